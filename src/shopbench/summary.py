@@ -1,0 +1,118 @@
+"""Aggregate per-query tables: metrics per approach and seed, across seeds, significance,
+worst queries and latency. Pure functions on frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from . import stats
+
+#: Metrics that the significance tests and the paper table cover.
+TESTED = ["mrr", "ndcg@10", "recall@10", "hits@1"]
+
+
+def metric_columns(per_query: pd.DataFrame) -> list[str]:
+    skip = {"approach", "seed", "qid", "query", "first_rel_rank", "top3"}
+    return [c for c in per_query.columns if c not in skip]
+
+
+def per_seed(per_query: pd.DataFrame, order: list[str], n_boot: int = 1000) -> pd.DataFrame:
+    """metrics.csv: one row per approach and seed, means and bootstrap 95% CIs over queries."""
+    cols = metric_columns(per_query)
+    rows = []
+    for (approach, seed), g in per_query.groupby(["approach", "seed"], sort=False):
+        row = {"approach": approach, "seed": int(seed), "n_queries": len(g)}
+        row.update({c: g[c].mean() for c in cols})
+        for c in cols:
+            lo, hi = stats.bootstrap_ci(g[c].to_numpy(), n_boot, seed=int(seed))
+            row[f"{c}_ci_low"], row[f"{c}_ci_high"] = lo, hi
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out["approach"] = pd.Categorical(out["approach"], order, ordered=True)
+    return out.sort_values(["approach", "seed"]).reset_index(drop=True).astype({"approach": str})
+
+
+def across_seeds(metrics: pd.DataFrame, per_query: pd.DataFrame, order: list[str],
+                 n_boot: int = 1000) -> pd.DataFrame:
+    """summary.csv: per approach, mean over seeds with a t 95% CI across seeds, and a
+    bootstrap 95% CI over all (seed, query) pairs."""
+    cols = metric_columns(per_query)
+    rows = []
+    for approach in order:
+        m = metrics[metrics["approach"] == approach]
+        q = per_query[per_query["approach"] == approach]
+        row = {"approach": approach, "n_seeds": len(m), "n_queries": len(q)}
+        for c in cols:
+            mean, lo, hi = stats.t_ci(m[c].to_numpy())
+            row[c] = mean
+            row[f"{c}_seed_ci_low"], row[f"{c}_seed_ci_high"] = lo, hi
+            row[f"{c}_ci_low"], row[f"{c}_ci_high"] = stats.bootstrap_ci(q[c].to_numpy(), n_boot)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def significance(per_query: pd.DataFrame, baseline: str, order: list[str],
+                 metrics: list[str] | None = None, n_perm: int = 10000) -> pd.DataFrame:
+    """Paired tests of each approach against ``baseline`` over (seed, query) pairs, per metric:
+    t-test and sign-flip randomization test, Holm-corrected across approaches."""
+    metrics = [m for m in (metrics or TESTED) if m in per_query.columns]
+    wide = per_query.pivot_table(index=["seed", "qid"], columns="approach",
+                                 values=metrics, aggfunc="first")
+    rows = []
+    for metric in metrics:
+        base = wide[(metric, baseline)].to_numpy()
+        block = []
+        for approach in order:
+            if approach == baseline:
+                continue
+            other = wide[(metric, approach)].to_numpy()
+            w, t, l = stats.wins_ties_losses(other, base)
+            block.append({
+                "approach": approach, "baseline": baseline, "metric": metric,
+                "n": len(base), "mean": other.mean(), "baseline_mean": base.mean(),
+                "diff": other.mean() - base.mean(), "wins": w, "ties": t, "losses": l,
+                "p_ttest": stats.paired_t_test(other, base),
+                "p_perm": stats.permutation_test(other, base, n_perm, seed=0),
+            })
+        if block:
+            frame = pd.DataFrame(block)
+            frame["p_ttest_holm"] = stats.holm(frame["p_ttest"])
+            frame["p_perm_holm"] = stats.holm(frame["p_perm"])
+            rows.append(frame)
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+
+def worst_queries(per_query: pd.DataFrame, n: int = 10, by: str = "mrr") -> pd.DataFrame:
+    """Per approach the ``n`` worst (seed, query) rows by ``by`` (then nDCG@10, then qid)."""
+    keys = [by, "ndcg@10", "seed", "qid"] if "ndcg@10" in per_query else [by, "seed", "qid"]
+    rank = {name: i for i, name in enumerate(dict.fromkeys(per_query["approach"]))}
+    ordered = per_query.assign(_order=per_query["approach"].map(rank))
+    ordered = ordered.sort_values(["_order"] + keys, kind="stable")
+    cols = ["approach", "seed", "qid", "query", by, "ndcg@10", "first_rel_rank", "top3"]
+    return ordered.groupby("approach", sort=False).head(n)[[c for c in cols if c in ordered]]
+
+
+def latency(frames: dict[str, pd.DataFrame], deps: dict[str, list[str]],
+            order: list[str]) -> pd.DataFrame:
+    """p50/p95/mean per-query latency in ms: each step alone and the whole pipeline (its own
+    time plus that of every run it is built on)."""
+    total: dict[str, pd.Series] = {}
+
+    def pipeline(name: str) -> pd.Series:
+        if name not in total:
+            own = frames[name].set_index(["seed", "qid"])["seconds"]
+            for dep in deps.get(name, []):
+                own = own.add(pipeline(dep), fill_value=0.0)
+            total[name] = own
+        return total[name]
+
+    rows = []
+    for name in order:
+        own = frames[name]["seconds"].to_numpy() * 1000
+        pipe = pipeline(name).to_numpy() * 1000
+        rows.append({"approach": name, "n": len(own),
+                     "step_p50_ms": np.percentile(own, 50), "step_p95_ms": np.percentile(own, 95),
+                     "p50_ms": np.percentile(pipe, 50), "p95_ms": np.percentile(pipe, 95),
+                     "mean_ms": pipe.mean()})
+    return pd.DataFrame(rows)

@@ -1,0 +1,78 @@
+"""TREC run and qrels files, and ranking helpers shared by every approach.
+
+Run file: ``qid Q0 docid rank score tag``, ranks from 1, sorted by qid then rank. Ties in score
+are broken by docid ascending, so runs are deterministic.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pandas as pd
+
+from .files import atomic_path
+
+RUN_COLUMNS = ["qid", "q0", "docid", "rank", "score", "tag"]
+
+
+def top_k(scores: np.ndarray, docids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the best ``k`` entries: score descending, then docid ascending."""
+    k = min(k, len(scores))
+    order = np.lexsort((docids, -scores.astype(np.float64)))[:k]
+    return order, scores[order]
+
+
+def run_frame(qids: list, docids: list[list[str]], scores: list, tag: str) -> pd.DataFrame:
+    """A run frame from per-query ranked docids and scores (already in rank order)."""
+    rows = {"qid": [], "docid": [], "rank": [], "score": []}
+    for qid, docs, sc in zip(qids, docids, scores):
+        rows["qid"].extend([qid] * len(docs))
+        rows["docid"].extend(docs)
+        rows["rank"].extend(range(1, len(docs) + 1))
+        rows["score"].extend(np.asarray(sc, dtype=np.float64).tolist())
+    df = pd.DataFrame(rows)
+    df.insert(1, "q0", "Q0")
+    df["tag"] = tag
+    return df[RUN_COLUMNS]
+
+
+def write_run(run: pd.DataFrame, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        for qid, q0, docid, rank, score, tag in run[RUN_COLUMNS].itertuples(index=False):
+            out.write(f"{qid} {q0} {docid} {rank} {score:.6f} {tag}\n")
+
+
+def read_run(path: str | os.PathLike) -> pd.DataFrame:
+    run = pd.read_csv(path, sep=" ", header=None, names=RUN_COLUMNS,
+                      dtype={"qid": "int64", "docid": str, "rank": "int64", "score": "float64"})
+    return run.sort_values(["qid", "rank"], kind="stable").reset_index(drop=True)
+
+
+def write_qrels(qrels: pd.DataFrame, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        qrels[["qid", "iter", "docid", "grade"]].to_csv(tmp, sep=" ", header=False, index=False,
+                                                       lineterminator="\n")
+
+
+def read_qrels(path: str | os.PathLike) -> pd.DataFrame:
+    return pd.read_csv(path, sep=" ", header=None, names=["qid", "iter", "docid", "grade"],
+                       dtype={"qid": "int64", "docid": str, "grade": "int64"})
+
+
+def write_tsv(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, sep="\t", index=False, lineterminator="\n")
+
+
+def read_queries(path: str | os.PathLike) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", dtype={"qid": "int64", "query": str},
+                       keep_default_na=False)
+
+
+def read_candidates(path: str | os.PathLike) -> dict[int, set[str]] | None:
+    """qid -> candidate docids (task1-rerank), or None when the file lists none."""
+    cands = pd.read_csv(path, sep="\t", dtype={"qid": "int64", "docid": str})
+    if cands.empty:
+        return None
+    return {qid: set(g["docid"]) for qid, g in cands.groupby("qid")}

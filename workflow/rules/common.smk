@@ -1,0 +1,57 @@
+# Config validation (JSON schema with defaults, then cross-references) and helpers.
+import re
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))
+from shopbench.config import validate as _validate_config, dependencies, baseline_of
+from shopbench.errors import ShopbenchError
+
+try:
+    config = _validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+except ShopbenchError as _exc:
+    raise WorkflowError(str(_exc)) from None
+
+R = f"results/{config['name']}"
+SEEDS = config["seeds"]
+MODELS = {m["name"]: m for m in config["models"]}
+APPROACHES = {a["name"]: a for a in config["approaches"]}
+ORDER = list(APPROACHES)
+BASELINE = baseline_of(config)
+SAMPLING = config["sampling"]
+
+
+wildcard_constraints:
+    seed=r"\d+",
+    model="|".join(map(re.escape, MODELS)),
+    approach="|".join(map(re.escape, APPROACHES)),
+
+
+def names_of(kind):
+    """Regex matching the names of the approaches of one type (matches nothing if none)."""
+    names = [n for n, a in APPROACHES.items() if a["type"] == kind]
+    return "|".join(map(re.escape, names)) if names else "(?!)"
+
+
+def model_of(wildcards):
+    return MODELS[APPROACHES[wildcards.approach]["model"]]
+
+
+def seed_dir(path):
+    return f"{R}/seed{{seed}}/{path}"
+
+
+def final_outputs():
+    return [
+        f"{R}/metrics.csv",
+        f"{R}/summary.csv",
+        f"{R}/significance.csv",
+        f"{R}/worst_queries.csv",
+        f"{R}/latency.csv",
+        f"{R}/tables/results.md",
+        f"{R}/tables/results.tex",
+        f"{R}/plots/metrics.png",
+        f"{R}/plots/per_query_heatmap.png",
+        f"{R}/plots/quality_latency.png",
+        f"{R}/provenance.json",
+    ]

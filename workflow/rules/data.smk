@@ -1,0 +1,40 @@
+# Data: optional download of the official files, then sampling and qrels per seed.
+
+
+if config["data"]["download"]:
+    for _what in ("examples", "products"):
+
+        rule:
+            name:
+                f"download_{_what}"
+            output:
+                config["data"][_what],
+            params:
+                url=config["data"][f"{_what}_url"],
+                sha256=config["data"][f"{_what}_sha256"],
+                size=config["data"][f"{_what}_size"],
+            log:
+                f"{R}/logs/download_{_what}.log",
+            localrule: True
+            script:
+                "../scripts/download.py"
+
+
+rule sample:
+    input:
+        examples=config["data"]["examples"],
+    output:
+        sample=seed_dir("sample.parquet"),
+        qrels=seed_dir("qrels.tsv"),
+        queries=seed_dir("queries.tsv"),
+    params:
+        locale=SAMPLING["locale"],
+        labels=SAMPLING["labels"],
+        n_queries=SAMPLING["n_queries"],
+        n_rows=SAMPLING["n_rows"],
+        on_too_few_queries=SAMPLING["on_too_few_queries"],
+        protocol=config["protocol"],
+    log:
+        f"{R}/logs/seed{{seed}}/sample.log",
+    script:
+        "../scripts/sample.py"

@@ -1,0 +1,81 @@
+# Evaluation: per-query metrics per run, then aggregates across approaches and seeds.
+EVAL = config["evaluation"]
+
+
+rule evaluate:
+    input:
+        run=seed_dir("runs/{approach}.tsv"),
+        qrels=seed_dir("qrels.tsv"),
+        queries=seed_dir("queries.tsv"),
+        corpus=seed_dir("corpus.parquet"),
+    output:
+        seed_dir("eval/{approach}.tsv"),
+    params:
+        hits_k=EVAL["hits_k"],
+        gains=EVAL["gains"],
+        relevant_labels=EVAL["relevant_labels"],
+    log:
+        f"{R}/logs/seed{{seed}}/eval_{{approach}}.log",
+    script:
+        "../scripts/evaluate.py"
+
+
+rule aggregate:
+    input:
+        expand(f"{R}/seed{{seed}}/eval/{{approach}}.tsv", seed=SEEDS, approach=ORDER),
+    output:
+        metrics=report(
+            f"{R}/metrics.csv",
+            category="Tables",
+            caption="../report/metrics.rst",
+            labels={"table": "metrics per approach and seed"},
+        ),
+        summary=report(
+            f"{R}/summary.csv",
+            category="Tables",
+            caption="../report/summary.rst",
+            labels={"table": "summary across seeds"},
+        ),
+        per_query=f"{R}/per_query.csv",
+        significance=report(
+            f"{R}/significance.csv",
+            category="Tables",
+            caption="../report/significance.rst",
+            labels={"table": "significance vs baseline"},
+        ),
+        worst=report(
+            f"{R}/worst_queries.csv",
+            category="Per-query analysis",
+            caption="../report/worst_queries.rst",
+            labels={"table": "worst queries"},
+        ),
+    params:
+        order=ORDER,
+        baseline=BASELINE,
+        bootstrap=EVAL["bootstrap"],
+        permutations=EVAL["permutations"],
+        worst_queries=EVAL["worst_queries"],
+    log:
+        f"{R}/logs/aggregate.log",
+    script:
+        "../scripts/aggregate.py"
+
+
+rule latency:
+    input:
+        expand(f"{R}/seed{{seed}}/latency/{{approach}}.tsv", seed=SEEDS, approach=ORDER),
+    output:
+        report(
+            f"{R}/latency.csv",
+            category="Latency",
+            caption="../report/latency.rst",
+            labels={"table": "latency per approach"},
+        ),
+    params:
+        order=ORDER,
+        seeds=SEEDS,
+        deps={name: dependencies(a) for name, a in APPROACHES.items()},
+    log:
+        f"{R}/logs/latency.log",
+    script:
+        "../scripts/latency.py"

@@ -1,0 +1,81 @@
+# Report: paper tables, plots and provenance; `snakemake --report report.html` collects them.
+REPORT = config["report"]
+
+
+rule tables:
+    input:
+        summary=f"{R}/summary.csv",
+        significance=f"{R}/significance.csv",
+    output:
+        md=report(
+            f"{R}/tables/results.md",
+            category="Tables",
+            caption="../report/results_table.rst",
+            labels={"table": "paper table (Markdown)"},
+        ),
+        tex=report(
+            f"{R}/tables/results.tex",
+            category="Tables",
+            caption="../report/results_table.rst",
+            labels={"table": "paper table (LaTeX)"},
+        ),
+    params:
+        baseline=BASELINE,
+        gains=EVAL["gains"],
+    log:
+        f"{R}/logs/tables.log",
+    script:
+        "../scripts/tables.py"
+
+
+rule plots:
+    input:
+        summary=f"{R}/summary.csv",
+        per_query=f"{R}/per_query.csv",
+        latency=f"{R}/latency.csv",
+    output:
+        metrics=report(
+            f"{R}/plots/metrics.png",
+            category="Plots",
+            caption="../report/plot_metrics.rst",
+            labels={"plot": "metrics by approach"},
+        ),
+        heatmap=report(
+            f"{R}/plots/per_query_heatmap.png",
+            category="Plots",
+            caption="../report/plot_heatmap.rst",
+            labels={"plot": "per-query heatmap"},
+        ),
+        quality_latency=report(
+            f"{R}/plots/quality_latency.png",
+            category="Plots",
+            caption="../report/plot_quality_latency.rst",
+            labels={"plot": "quality vs latency"},
+        ),
+    params:
+        metric=REPORT["plot_metric"],
+        dpi=REPORT["dpi"],
+    log:
+        f"{R}/logs/plots.log",
+    script:
+        "../scripts/plots.py"
+
+
+rule provenance:
+    input:
+        data=[config["data"]["examples"], config["data"]["products"]],
+        metrics=f"{R}/metrics.csv",
+    output:
+        report(
+            f"{R}/provenance.json",
+            category="Provenance",
+            caption="../report/provenance.rst",
+            labels={"file": "provenance"},
+        ),
+    params:
+        config=config,
+        models={name: m["path"] for name, m in MODELS.items()},
+    log:
+        f"{R}/logs/provenance.log",
+    script:
+        "../scripts/provenance.py"

@@ -1,0 +1,91 @@
+# Retrieval: one rule per approach type; every approach writes runs/<name>.tsv and its latency.
+
+
+rule dense:
+    input:
+        index=lambda w: f"{R}/seed{w.seed}/index/{model_of(w)['name']}.faiss",
+        embeddings=lambda w: f"{R}/seed{w.seed}/embeddings/{model_of(w)['name']}.npy",
+        corpus=seed_dir("corpus.parquet"),
+        queries=seed_dir("queries.tsv"),
+        candidates=seed_dir("candidates.tsv"),
+    output:
+        run=seed_dir("runs/{approach}.tsv"),
+        latency=seed_dir("latency/{approach}.tsv"),
+    wildcard_constraints:
+        approach=names_of("dense"),
+    params:
+        model=lambda w: model_of(w)["name"],
+        path=lambda w: model_of(w)["path"],
+        query_prefix=lambda w: model_of(w)["query_prefix"],
+        max_length=lambda w: model_of(w)["max_length"],
+        k=lambda w: APPROACHES[w.approach]["k"],
+        device=config["device"],
+    threads: 4
+    log:
+        f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
+    script:
+        "../scripts/dense.py"
+
+
+rule bm25:
+    input:
+        corpus=seed_dir("corpus.parquet"),
+        queries=seed_dir("queries.tsv"),
+        candidates=seed_dir("candidates.tsv"),
+    output:
+        run=seed_dir("runs/{approach}.tsv"),
+        latency=seed_dir("latency/{approach}.tsv"),
+    wildcard_constraints:
+        approach=names_of("bm25"),
+    params:
+        k=lambda w: APPROACHES[w.approach]["k"],
+        k1=lambda w: APPROACHES[w.approach]["k1"],
+        b=lambda w: APPROACHES[w.approach]["b"],
+        backend=lambda w: APPROACHES[w.approach]["backend"],
+    log:
+        f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
+    script:
+        "../scripts/bm25.py"
+
+
+rule fusion:
+    input:
+        runs=lambda w: [
+            f"{R}/seed{w.seed}/runs/{name}.tsv" for name in APPROACHES[w.approach]["runs"]
+        ],
+    output:
+        run=seed_dir("runs/{approach}.tsv"),
+        latency=seed_dir("latency/{approach}.tsv"),
+    wildcard_constraints:
+        approach=names_of("fusion"),
+    params:
+        k=lambda w: APPROACHES[w.approach]["k"],
+        depth=lambda w: APPROACHES[w.approach]["depth"],
+    log:
+        f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
+    script:
+        "../scripts/fusion.py"
+
+
+rule rerank:
+    input:
+        run=lambda w: f"{R}/seed{w.seed}/runs/{APPROACHES[w.approach]['run']}.tsv",
+        corpus=seed_dir("corpus.parquet"),
+        queries=seed_dir("queries.tsv"),
+    output:
+        run=seed_dir("runs/{approach}.tsv"),
+        latency=seed_dir("latency/{approach}.tsv"),
+    wildcard_constraints:
+        approach=names_of("rerank"),
+    params:
+        model=lambda w: model_of(w)["name"],
+        path=lambda w: model_of(w)["path"],
+        max_length=lambda w: model_of(w)["max_length"],
+        batch_size=lambda w: model_of(w)["batch_size"],
+        depth=lambda w: APPROACHES[w.approach]["depth"],
+        device=config["device"],
+    threads: 4
+    log:
+        f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
+    script:
+        "../scripts/rerank.py"

@@ -1,0 +1,7 @@
+from shopbench import steps
+from shopbench.logs import step_logging
+
+with step_logging(snakemake.log):
+    steps.bm25_run(snakemake.input.corpus, snakemake.input.queries, snakemake.input.candidates,
+                   snakemake.output.run, snakemake.output.latency,
+                   approach=snakemake.wildcards.approach, **snakemake.params)

@@ -1,0 +1,7 @@
+from shopbench import steps
+from shopbench.logs import step_logging
+
+with step_logging(snakemake.log):
+    steps.corpus(snakemake.input.examples, snakemake.input.products, snakemake.input.sample,
+                 snakemake.output.corpus, snakemake.output.candidates,
+                 seed=int(snakemake.wildcards.seed), **snakemake.params)

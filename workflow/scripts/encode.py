@@ -1,0 +1,6 @@
+from shopbench import steps
+from shopbench.logs import step_logging
+
+with step_logging(snakemake.log):
+    steps.encode(snakemake.input.corpus, snakemake.output.embeddings,
+                 name=snakemake.wildcards.model, threads=snakemake.threads, **snakemake.params)

@@ -1,0 +1,8 @@
+from shopbench import steps
+from shopbench.logs import step_logging
+
+with step_logging(snakemake.log):
+    steps.evaluate(snakemake.input.run, snakemake.input.qrels, snakemake.input.queries,
+                   snakemake.input.corpus, snakemake.output[0],
+                   approach=snakemake.wildcards.approach, seed=int(snakemake.wildcards.seed),
+                   **snakemake.params)

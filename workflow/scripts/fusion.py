@@ -1,0 +1,6 @@
+from shopbench import steps
+from shopbench.logs import step_logging
+
+with step_logging(snakemake.log):
+    steps.fusion_run(list(snakemake.input.runs), snakemake.output.run, snakemake.output.latency,
+                     approach=snakemake.wildcards.approach, **snakemake.params)

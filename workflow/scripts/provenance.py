@@ -1,0 +1,6 @@
+from shopbench import provenance
+from shopbench.logs import step_logging
+
+with step_logging(snakemake.log):
+    provenance.write(snakemake.output[0], config=snakemake.params.config,
+                     models=snakemake.params.models, data_files=list(snakemake.input.data))

@@ -1,0 +1,8 @@
+from shopbench import steps
+from shopbench.logs import step_logging
+
+with step_logging(snakemake.log):
+    steps.rerank_run(snakemake.input.run, snakemake.input.corpus, snakemake.input.queries,
+                     snakemake.output.run, snakemake.output.latency,
+                     approach=snakemake.wildcards.approach, threads=snakemake.threads,
+                     **snakemake.params)

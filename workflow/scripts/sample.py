@@ -1,0 +1,6 @@
+from shopbench import steps
+from shopbench.logs import step_logging
+
+with step_logging(snakemake.log):
+    steps.sample(snakemake.input.examples, snakemake.output.qrels, snakemake.output.queries,
+                 snakemake.output.sample, seed=int(snakemake.wildcards.seed), **snakemake.params)
