@@ -3,6 +3,7 @@ import re
 import sys
 from pathlib import Path
 
+# The shopbench package is importable without installation (scripts do the same).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from shopbench.config import validate as _validate_config, dependencies, baseline_of
 from shopbench.errors import ShopbenchError

@@ -16,6 +16,8 @@ if config["data"]["download"]:
             log:
                 f"{R}/logs/download_{_what}.log",
             localrule: True
+            conda:
+                "../../envs/data.yaml"
             script:
                 "../scripts/download.py"
 
@@ -36,5 +38,7 @@ rule sample:
         protocol=config["protocol"],
     log:
         f"{R}/logs/seed{{seed}}/sample.log",
+    conda:
+        "../../envs/data.yaml"
     script:
         "../scripts/sample.py"

@@ -16,6 +16,8 @@ rule evaluate:
         relevant_labels=EVAL["relevant_labels"],
     log:
         f"{R}/logs/seed{{seed}}/eval_{{approach}}.log",
+    conda:
+        "../../envs/evaluate.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -57,6 +59,8 @@ rule aggregate:
         worst_queries=EVAL["worst_queries"],
     log:
         f"{R}/logs/aggregate.log",
+    conda:
+        "../../envs/evaluate.yaml"
     script:
         "../scripts/aggregate.py"
 
@@ -77,5 +81,7 @@ rule latency:
         deps={name: dependencies(a) for name, a in APPROACHES.items()},
     log:
         f"{R}/logs/latency.log",
+    conda:
+        "../../envs/evaluate.yaml"
     script:
         "../scripts/latency.py"

@@ -24,6 +24,8 @@ rule tables:
         gains=EVAL["gains"],
     log:
         f"{R}/logs/tables.log",
+    conda:
+        "../../envs/evaluate.yaml"
     script:
         "../scripts/tables.py"
 
@@ -57,6 +59,8 @@ rule plots:
         dpi=REPORT["dpi"],
     log:
         f"{R}/logs/plots.log",
+    conda:
+        "../../envs/evaluate.yaml"
     script:
         "../scripts/plots.py"
 
@@ -77,5 +81,7 @@ rule provenance:
         models={name: m["path"] for name, m in MODELS.items()},
     log:
         f"{R}/logs/provenance.log",
+    conda:
+        "../../envs/retrieve.yaml"
     script:
         "../scripts/provenance.py"

@@ -16,5 +16,7 @@ rule corpus:
         distractors=config["distractors"] if config["protocol"] == "judged-pool" else 0,
     log:
         f"{R}/logs/seed{{seed}}/corpus.log",
+    conda:
+        "../../envs/data.yaml"
     script:
         "../scripts/corpus.py"

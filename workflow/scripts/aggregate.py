@@ -1,3 +1,5 @@
+import sys  # make src/shopbench importable without installation (e.g. --sdm conda)
+sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 from shopbench import steps
 from shopbench.logs import step_logging
 
