@@ -30,12 +30,18 @@ def t_ci(values, level: float = 0.95):
 
 
 def paired_t_test(a, b) -> float:
-    """Two-sided p-value of the paired t-test of a against b (1.0 when all differences are 0)."""
+    """Two-sided p-value of the paired t-test of a against b.
+
+    With constant differences (zero variance) the t statistic is undefined: p is 1.0 when they
+    are all zero and 0.0 otherwise.
+    """
     from scipy import stats
 
     diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
-    if len(diff) < 2 or np.allclose(diff, diff[0]):
-        return 1.0 if np.all(diff == 0) else (0.0 if len(diff) >= 2 else 1.0)
+    if len(diff) < 2:
+        return 1.0
+    if np.all(diff == diff[0]):
+        return 1.0 if diff[0] == 0 else 0.0
     return float(stats.ttest_rel(a, b).pvalue)
 
 
