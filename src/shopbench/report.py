@@ -29,11 +29,13 @@ def _cells(summary: pd.DataFrame, sig: pd.DataFrame, metrics: list[str], alpha: 
 
 def paper_tables(summary: pd.DataFrame, sig: pd.DataFrame, baseline: str,
                  gains: dict, alpha: float = 0.05) -> tuple[str, str]:
-    """Markdown and LaTeX tables: mean [95% CI]; best in bold; † significant vs baseline."""
+    """Markdown and LaTeX tables: mean [95% CI]; best in bold; † significantly different
+    from the baseline."""
     metrics = [m for m in TABLE_METRICS if m in summary.columns]
     cells = _cells(summary, sig, metrics, alpha)
     note = (f"Mean over seeds and queries [bootstrap 95% CI over (seed, query)]; best in bold; "
-            f"† p < {alpha} vs {baseline} (paired randomization test, Holm-corrected). nDCG "
+            f"† differs from {baseline} at p < {alpha} (two-sided paired randomization test, "
+            f"Holm-corrected; direction and p-values in significance.csv). nDCG "
             f"gains E {gains['E']}, S {gains['S']}, C {gains['C']}, I {gains['I']} (ESCI paper; "
             f"the official esci-data trec_eval command swaps S and C).")
     md = ["| approach | " + " | ".join(LABELS[m] for m in metrics) + " |",
