@@ -6,16 +6,27 @@ Errors name the config key, e.g. ``config approaches[2].runs: approach 'bm52' is
 from __future__ import annotations
 
 import copy
+import difflib
 from pathlib import Path
 
 import jsonschema
 import yaml
 
 from .errors import ShopbenchError
-from .metrics import relevance_threshold
+from .metrics import metric_names, relevance_threshold
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 MODEL_KIND = {"dense": "bi-encoder", "rerank": "cross-encoder"}
+#: Plain-language meaning of the schema's patterns, for error messages.
+PATTERN_HINTS = {
+    "^[A-Za-z0-9][A-Za-z0-9._-]*$": "use letters, digits, '.', '_' and '-' only, starting with "
+                                    "a letter or digit",
+    "^[0-9a-f]{64}$": "expected a sha256: 64 lowercase hexadecimal digits",
+}
+SINGULAR = {"models": "model", "approaches": "approach"}
+#: Config values that become Snakemake file paths or rule parameters, where braces would be
+#: read as wildcards.
+DATA_STRINGS = ("examples", "products", "examples_url", "products_url")
 
 
 def _key(path) -> str:
@@ -56,10 +67,48 @@ def _schema_errors(config: dict, schema: dict) -> None:
     path = list(leaf.absolute_path)
     message = leaf.message
     if leaf.validator == "additionalProperties":
-        message = message.replace("Additional properties are not allowed", "unknown key(s)")
+        message = _unknown_keys(leaf.instance, leaf.schema)
     elif leaf.validator == "enum":
         message = f"{leaf.instance!r} is not one of {leaf.validator_value}"
+    elif leaf.validator == "pattern":
+        hint = PATTERN_HINTS.get(leaf.validator_value, f"must match {leaf.validator_value}")
+        message = f"{leaf.instance!r} is not allowed; {hint}"
+    elif leaf.validator == "required":
+        missing = [k for k in leaf.validator_value if k not in leaf.instance]
+        path, message = path + missing[:1], "required key is missing"
     raise ShopbenchError(f"config {_key(path)}: {message}")
+
+
+def _unknown_keys(instance: dict, schema: dict) -> str:
+    """'unknown key(s) ...', with the closest known key for each where one is close."""
+    known = list(schema.get("properties", {}))
+    for branch in schema.get("allOf", []):
+        known += list(branch.get("then", {}).get("properties", {}))
+    parts = []
+    for key in instance:
+        if key in known:
+            continue
+        close = difflib.get_close_matches(str(key), known, n=1)
+        parts.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+    return "unknown key(s) " + ", ".join(parts)
+
+
+def check_plain_yaml(paths) -> None:
+    """Reject config files that ask Snakemake for YTE templating (``__use_yte__``).
+
+    Snakemake evaluates a YTE config's expressions as Python while loading it, before this
+    check can run; shopbench configs are plain data, so such a file stops the workflow.
+    """
+    for path in paths:
+        try:
+            doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+        if isinstance(doc, dict) and "__use_yte__" in doc:
+            raise ShopbenchError(
+                f"config file {path}: __use_yte__ turns on YTE templating, which runs the "
+                f"file's expressions as Python; shopbench configs are plain YAML data. Remove "
+                f"__use_yte__ and write the values out.")
 
 
 def validate(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
@@ -68,16 +117,36 @@ def validate(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
     schema = load_schema(schema_path)
     _schema_errors(config, schema)
     _fill_defaults(config, schema)
+    _check_output_dir(config["name"])
+    _check_data_strings(config["data"])
     _check_references(config)
     return config
+
+
+def _check_output_dir(name: str, root: Path = Path("results")) -> None:
+    """Outputs go to results/<name>/: reject a name that would lead anywhere else."""
+    base = root.resolve()
+    if name in (".", "..") or (base / name).resolve().parent != base:
+        raise ShopbenchError(f"config name: {name!r} would put outputs outside results/; "
+                             f"{PATTERN_HINTS['^[A-Za-z0-9][A-Za-z0-9._-]*$']}")
+
+
+def _check_data_strings(data: dict) -> None:
+    """Paths and URLs are plain text; Snakemake would read braces in them as wildcards."""
+    for key in DATA_STRINGS:
+        value = data.get(key)
+        if isinstance(value, str) and ("{" in value or "}" in value):
+            raise ShopbenchError(f"config data.{key}: {value!r} contains '{{' or '}}', which "
+                                 f"Snakemake reads as a wildcard; rename the file (or use a URL) "
+                                 f"without braces")
 
 
 def _unique(items: list[dict], what: str) -> dict[str, dict]:
     seen: dict[str, dict] = {}
     for i, item in enumerate(items):
         if item["name"] in seen:
-            raise ShopbenchError(f"config {what}[{i}].name: duplicate {what[:-1]} name "
-                                 f"{item['name']!r}")
+            raise ShopbenchError(f"config {what}[{i}].name: duplicate {SINGULAR[what]} name "
+                                 f"{item['name']!r}; names must be unique")
         seen[item["name"]] = item
     return seen
 
@@ -109,6 +178,10 @@ def _check_references(config: dict) -> None:
         relevance_threshold(config["evaluation"]["relevant_labels"])
     except ShopbenchError as exc:
         raise ShopbenchError(f"config {exc}") from None
+    names = metric_names(config["evaluation"]["hits_k"])
+    if config["report"]["plot_metric"] not in names:
+        raise ShopbenchError(f"config report.plot_metric: {config['report']['plot_metric']!r} "
+                             f"is not a metric; use one of {names}")
 
 
 def dependencies(approach: dict) -> list[str]:

@@ -42,6 +42,9 @@ def _read_any(path: str | os.PathLike, what: str, columns: list[str] | None = No
             f"{what} file not found: {path}. Set data.{what} in the config to an existing "
             f"file, or set data.download: true to fetch the official esci-data files."
         )
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise ShopbenchError(f"{what} file {path} is not a readable file; check data.{what} "
+                             f"and the file's permissions.")
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
@@ -53,20 +56,66 @@ def _read_any(path: str | os.PathLike, what: str, columns: list[str] | None = No
                                encoding_errors="strict")
     except UnicodeDecodeError as exc:
         raise ShopbenchError(
-            f"{what} file {path} is not valid UTF-8 text ({exc.reason} at byte {exc.start}); "
-            f"re-encode it as UTF-8."
+            f"{what} file {path} is not valid UTF-8 text ({exc.reason}{_bad_utf8_line(path)}); "
+            f"re-encode it as UTF-8, e.g. iconv -f latin1 -t utf-8."
         ) from exc
-    except (ValueError, KeyError) as exc:
+    except Exception as exc:  # pyarrow and pandas raise several types for truncated files
+        column = _non_utf8_column(path) if "utf8" in str(exc).lower() else None
+        if column:
+            raise ShopbenchError(
+                f"{what} file {path}: column {column} holds non-UTF-8 text ({exc}); re-encode "
+                f"it as UTF-8."
+            ) from exc
         missing = _missing_columns_hint(path, columns)
         if missing:
             raise _missing_columns_error(what, path, missing) from exc
-        raise ShopbenchError(f"cannot read {what} file {path}: {exc}. Is it complete?") from exc
-    except Exception as exc:  # pyarrow raises several types for truncated/corrupt files
         raise ShopbenchError(
             f"cannot read {what} file {path} ({type(exc).__name__}: {exc}). The file is "
             f"truncated or not a valid {suffix[1:]} file; download it again."
         ) from exc
     raise ShopbenchError(f"{what} file {path} must end in .parquet, .csv or .tsv")
+
+
+def _bad_utf8_line(path: Path) -> str:
+    """' on line N' for the first line of ``path`` that is not UTF-8 ('' if none is found)."""
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return f" on line {number}"
+    return ""
+
+
+def _non_utf8_column(path: Path) -> str | None:
+    """The first binary column of a parquet file that is not valid UTF-8, if any."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+        for field in schema:
+            if pa.types.is_binary(field.type) or pa.types.is_large_binary(field.type):
+                try:
+                    pq.read_table(path, columns=[field.name]).column(0).cast(pa.string())
+                except pa.ArrowInvalid:
+                    return field.name
+    except Exception:
+        return None
+    return None
+
+
+def _check_complete(df: pd.DataFrame, columns: list[str], what: str, path) -> None:
+    """Required columns have a value on every row; a missing one usually means truncation."""
+    for col in columns:
+        empty = df[col].isna()
+        if empty.any():
+            row = int(np.flatnonzero(empty.to_numpy())[0])
+            raise ShopbenchError(
+                f"{what} file {path}: column {col} is empty on {int(empty.sum())} row(s), the "
+                f"first at data row {row + 1}; every row needs a value there (a file cut short "
+                f"ends this way: download it again)."
+            )
 
 
 def _missing_columns_hint(path: Path, columns: list[str] | None) -> list[str]:
@@ -127,9 +176,11 @@ def read_examples(path: str | os.PathLike) -> pd.DataFrame:
     missing = [c for c in EXAMPLE_COLUMNS if c not in df.columns]
     if missing:
         raise _missing_columns_error("examples", path, missing)
+    _check_complete(df, EXAMPLE_COLUMNS, "examples", path)
     qid = pd.to_numeric(df["query_id"], errors="coerce")
     if qid.isna().any() or (qid != qid.round()).any():
         bad = df.loc[qid.isna() | (qid != qid.round()), "query_id"].iloc[0]
+        bad = bad.item() if hasattr(bad, "item") else bad
         raise ShopbenchError(
             f"examples file {path}: column query_id must hold integers, found {bad!r}."
         )
@@ -152,6 +203,7 @@ def read_products(path: str | os.PathLike, fields: list[str] | None = None) -> p
     missing = [c for c in wanted if c not in df.columns]
     if missing:
         raise _missing_columns_error("products", path, missing)
+    _check_complete(df, ["product_id", "product_locale"], "products", path)
     _check_text(df, [c for c in df.columns if c.startswith("product_")], "products", path)
     dup = df.duplicated(["product_id", "product_locale"], keep=False)
     if dup.any():
@@ -244,6 +296,7 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None,
     interrupted or corrupt download never passes as data.
     """
     import hashlib
+    import http.client
     import urllib.request
 
     from .files import atomic_path
@@ -257,7 +310,7 @@ def download(url: str, dest: str | os.PathLike, sha256: str | None = None,
                     out.write(block)
                     digest.update(block)
                     received += len(block)
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             raise ShopbenchError(f"download of {url} failed ({exc}); nothing was written to "
                                  f"{dest}. Check the network or set data.download: false and "
                                  f"point data paths at local files.") from exc

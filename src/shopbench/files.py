@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import tempfile
@@ -10,20 +11,55 @@ from pathlib import Path
 from typing import Iterator
 
 
+def _temp_beside(target: Path, suffix: str = ".tmp") -> Path:
+    """A new empty temporary file next to ``target``, after removing stale ones.
+
+    A step killed outright (SIGKILL, power loss) cannot clean up; only one job writes a given
+    target at a time, so temporary files left for it by an earlier run are removed here.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp's random part is 8 characters without a dot, so this matches no other target's.
+    for stale in glob.glob(glob.escape(str(target.parent / f".{target.name}.")) + "????????.tmp*"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(stale)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; rename it onto ``path`` only on success."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = _temp_beside(target)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
             tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_outputs(*paths: str | os.PathLike) -> Iterator[list[Path]]:
+    """Yield temporary paths for several outputs of one step; rename them all only on success.
+
+    A temporary path keeps its target's suffix (writers pick the format from it). If the block
+    raises, every temporary file is removed and no target is touched, so a failed step leaves
+    none of its outputs behind, rather than some of them.
+    """
+    targets = [Path(p) for p in paths]
+    temps: list[Path] = []
+    try:
+        for target in targets:
+            temps.append(_temp_beside(target, f".tmp{target.suffix}"))
+        yield list(temps)
+        for tmp, target in zip(temps, targets):
+            os.replace(tmp, target)
+    finally:
+        for tmp in temps:
+            if tmp.exists():
+                tmp.unlink()
 
 
 def write_text_atomic(path: str | os.PathLike, text: str) -> None:

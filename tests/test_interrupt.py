@@ -1,0 +1,180 @@
+"""A workflow killed while it encodes finishes on the next run, with a clean run's results.
+
+The demo workflow (demo data, a tiny bi-encoder, BM25) runs in a scratch directory: once
+cleanly, and once killed with SIGKILL (process group) while the encode job runs, then
+``snakemake --unlock`` (a SIGKILL leaves Snakemake's lock behind) and the same command again.
+Atomic writes mean the killed job left no partial output, so no ``--rerun-incomplete`` is needed.
+
+The model's prefixes hold text that a shell, Snakemake or Python would evaluate; the model must
+receive it verbatim.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from shopbench.files import atomic_outputs, atomic_path
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "data" / "demo"
+NAME = "interrupt"
+DOC_PREFIX = "{config} $(touch pwned) "
+QUERY_PREFIX = "{wildcards.seed} `touch pwned` "
+COMPARED = ["seed42/qrels.tsv", "seed42/queries.tsv", "seed42/runs/bi.tsv",
+            "seed42/runs/bm25.tsv", "seed42/eval/bi.tsv", "seed42/eval/bm25.tsv",
+            "seed42/embeddings/bi.npy", "metrics.csv"]
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def configfile(tmp_path_factory, tiny_models) -> Path:
+    config = {
+        "name": NAME,
+        "data": {"examples": str(DEMO / "shopping_queries_dataset_examples.parquet"),
+                 "products": str(DEMO / "shopping_queries_dataset_products.parquet")},
+        "sampling": {"n_queries": 20, "n_rows": 200},
+        "protocol": "judged-pool",
+        "models": [{"name": "bi", "kind": "bi-encoder", "path": str(tiny_models["bi"]),
+                    "query_prefix": QUERY_PREFIX, "document_prefix": DOC_PREFIX}],
+        "approaches": [{"name": "bi", "type": "dense", "model": "bi"},
+                       {"name": "bm25", "type": "bm25"}],
+        "evaluation": {"bootstrap": 100, "permutations": 100},
+    }
+    path = tmp_path_factory.mktemp("interrupt-config") / "interrupt.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def command(workdir: Path, configfile: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "snakemake", f"results/{NAME}/metrics.csv", "--cores", "2",
+            *args, "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+            "--configfile", str(configfile)]
+
+
+def run(cmd: list[str]) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory, configfile) -> Path:
+    workdir = tmp_path_factory.mktemp("clean")
+    proc = run(command(workdir, configfile))
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return workdir / "results" / NAME
+
+
+def kill_during_encode(workdir: Path, configfile: Path) -> None:
+    """Start the workflow; SIGKILL its whole process group once the encode job has started."""
+    logs = workdir / "results" / NAME / "logs"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.Popen(command(workdir, configfile), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not any(logs.rglob("encode*.log")):
+            assert proc.poll() is None, "the workflow ended before the encode job started"
+            assert time.monotonic() < deadline, "the encode job did not start"
+            time.sleep(0.05)
+        time.sleep(0.5)  # inside the job (it imports torch and encodes for a few seconds)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def test_killed_during_encode_then_rerun_equals_clean_run(tmp_path, configfile, clean):
+    out = tmp_path / "results" / NAME
+    kill_during_encode(tmp_path, configfile)
+    assert (out / "seed42" / "corpus.parquet").exists()
+    assert not (out / "seed42" / "embeddings" / "bi.npy").exists(), "killed too late"
+    assert not (out / "metrics.csv").exists()
+
+    # A SIGKILL leaves Snakemake's lock: the plain rerun says to unlock.
+    locked = run(command(tmp_path, configfile))
+    assert locked.returncode != 0
+    assert "--unlock" in locked.stdout + locked.stderr
+    unlock = run(command(tmp_path, configfile, "--unlock"))
+    assert unlock.returncode == 0, unlock.stderr[-4000:]
+
+    rerun = run(command(tmp_path, configfile))
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    for name in COMPARED:
+        assert (out / name).read_bytes() == (clean / name).read_bytes(), name
+    leftovers = [p for p in tmp_path.rglob("*") if ".tmp" in p.name]
+    assert leftovers == []
+
+
+def test_config_text_reaches_the_model_verbatim(clean, tiny_models):
+    """Prefixes with braces, $(...) and backquotes are encoded as written, and run nothing."""
+    from shopbench import dense, models, trec
+
+    assert not list(clean.parents[1].rglob("pwned"))
+    model = models.load_bi_encoder(str(tiny_models["bi"]), "bi")
+    corpus = pd.read_parquet(clean / "seed42" / "corpus.parquet")
+    stored = np.load(clean / "seed42" / "embeddings" / "bi.npy")
+    np.testing.assert_allclose(stored, dense.encode(model, corpus["text"].tolist(), DOC_PREFIX),
+                               atol=1e-5)
+
+    run_ = trec.read_run(clean / "seed42" / "runs" / "bi.tsv")
+    queries = trec.read_queries(clean / "seed42" / "queries.tsv")
+    top = run_[run_["rank"] == 1].merge(queries, on="qid")
+    position = {d: i for i, d in enumerate(corpus["docid"])}
+    for prefix, same in [(QUERY_PREFIX, True), ("42 `touch pwned` ", False)]:
+        qvecs = dense.encode(model, top["query"].tolist(), prefix)
+        scores = (qvecs * stored[[position[d] for d in top["docid"]]]).sum(axis=1)
+        assert np.allclose(scores, top["score"], atol=1e-5) is same, prefix
+
+
+# -- atomic writes ------------------------------------------------------------------------------
+def test_atomic_outputs_all_or_nothing(tmp_path):
+    targets = [tmp_path / "a" / "corpus.parquet", tmp_path / "a" / "candidates.tsv"]
+    with pytest.raises(RuntimeError):
+        with atomic_outputs(*targets) as temps:
+            assert [t.suffix for t in temps] == [".parquet", ".tsv"]
+            temps[0].write_text("written")
+            raise RuntimeError("the second output failed")
+    assert list((tmp_path / "a").iterdir()) == []
+    with atomic_outputs(*targets) as temps:
+        for tmp in temps:
+            tmp.write_text(tmp.suffix)
+    assert [t.read_text() for t in targets] == [".parquet", ".tsv"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["candidates.tsv",
+                                                                  "corpus.parquet"]
+
+
+def test_temporary_files_of_a_killed_step_are_removed_by_the_next(tmp_path):
+    """A SIGKILLed writer cannot clean up; the next write of the same target does."""
+    stale = [tmp_path / ".bi.npy.abcd1234.tmp", tmp_path / ".bi.npy.wxyz9876.tmp.npy"]
+    other = tmp_path / ".bi.npy.npy.abcd1234.tmp"  # another target's: kept
+    for path in [*stale, other]:
+        path.write_text("partial")
+    with atomic_path(tmp_path / "bi.npy") as tmp:
+        tmp.write_text("complete")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "bi.npy"]
+
+
+def test_every_step_writes_through_a_temporary_path():
+    """No step opens an output for writing directly: all go through atomic_path/outputs."""
+    sources = [*(REPO / "src" / "shopbench").glob("*.py"), *(REPO / "workflow" / "scripts").glob(
+        "*.py")]
+    direct = re.compile(r"\.to_(csv|parquet)\((?!tmp|\w*_tmp)|savefig\((?!tmp)|np\.save\((?!out)|"
+                        r"write_index\((?!idx, str\(tmp\))|open\((?!tmp\b)[^)]*['\"]w")
+    hits = []
+    for path in sources:
+        if path.name == "files.py":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if direct.search(line) and "atomic_path" not in line:
+                hits.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
+    assert hits == []
