@@ -12,10 +12,12 @@ if not workflow.config_settings.configfiles:
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/cluster.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/text.smk"
 include: "workflow/rules/index.smk"
 include: "workflow/rules/retrieve.smk"
+include: "workflow/rules/shards.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 

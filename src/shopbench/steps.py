@@ -15,7 +15,7 @@ import pandas as pd
 from . import data as D
 from . import text as T
 from . import trec
-from .files import atomic_path, write_frame, write_text_atomic
+from .files import atomic_outputs, atomic_path, write_frame, write_text_atomic
 
 log = logging.getLogger("shopbench")
 
@@ -36,9 +36,10 @@ def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str, *, 
              len(filtered), len(rows), rows["query_id"].nunique(), rows["product_id"].nunique())
     queries = D.queries_of(rows)
     judged = rows if protocol == "seed" else D.judgments_for(ex, queries["qid"], locale)
-    write_frame(rows.reset_index(drop=True), sample_out)
-    trec.write_tsv(queries.sort_values("qid"), queries_out)
-    trec.write_qrels(D.qrels_frame(judged), qrels_out)
+    with atomic_outputs(sample_out, queries_out, qrels_out) as (s_tmp, q_tmp, r_tmp):
+        write_frame(rows.reset_index(drop=True), s_tmp)
+        trec.write_tsv(queries.sort_values("qid"), q_tmp)
+        trec.write_qrels(D.qrels_frame(judged), r_tmp)
 
 
 # -- text -----------------------------------------------------------------------------------
@@ -58,31 +59,54 @@ def corpus(examples: str, products: str, sample_file: str, corpus_out: str,
                          ignore_index=True)
     corp = T.build_corpus(keys, prods, fields)
     log.info("corpus: %d products (%s protocol)", len(corp), protocol)
-    write_frame(corp, corpus_out)
-    trec.write_tsv(T.candidates_frame(protocol, judged, corp), candidates_out)
+    with atomic_outputs(corpus_out, candidates_out) as (c_tmp, k_tmp):
+        write_frame(corp, c_tmp)
+        trec.write_tsv(T.candidates_frame(protocol, judged, corp), k_tmp)
 
 
 # -- index ----------------------------------------------------------------------------------
 def encode(corpus_file: str, embeddings_out: str, *, path: str, name: str,
            document_prefix: str, batch_size: int, max_length: int, device: str,
-           threads: int = 1) -> None:
+           threads: int = 1, shard: int = 0, shards: int = 1) -> None:
+    """Encode the corpus in the batches of shopbench.shards.batch_plan.
+
+    ``shards == 1``: writes the corpus-ordered matrix (.npy). Otherwise writes part ``shard``
+    (rows and embeddings, .npz) for merge_embeddings.
+    """
     from . import dense, models
+    from . import shards as S
 
     models.set_threads(threads)
-    corp = pd.read_parquet(corpus_file)
+    texts = pd.read_parquet(corpus_file, columns=["text"])["text"].tolist()
     model = models.load_bi_encoder(path, name, device, max_length)
-    emb = dense.encode(model, corp["text"].tolist(), document_prefix, batch_size)
-    log.info("encoded %d products with %s: %s", len(corp), name, emb.shape)
-    with atomic_path(embeddings_out) as tmp, open(tmp, "wb") as out:
-        np.save(out, emb)
+    rows, emb = S.encode_part(lambda batch: dense.encode(model, batch, document_prefix,
+                                                         batch_size),
+                              texts, batch_size, shard, shards)
+    log.info("encoded %d of %d products with %s: %s", len(rows), len(texts), name, emb.shape)
+    if shards == 1:
+        S.save_matrix(S.assemble([(rows, emb)]), embeddings_out)
+    else:
+        S.save_part(rows, emb, embeddings_out)
 
 
-def index(embeddings_file: str, index_out: str) -> None:
+def merge_embeddings(part_files: list[str], embeddings_out: str) -> None:
+    """The corpus-ordered matrix from the parts written by encode(shards > 1)."""
+    from . import shards as S
+
+    emb = S.assemble([S.load_part(p) for p in part_files])
+    log.info("merged %d shards: %s", len(part_files), emb.shape)
+    S.save_matrix(emb, embeddings_out)
+
+
+def index(embeddings_file: str, index_out: str, *, index: str = "flat",
+          hnsw_m: int | None = None, ef_construction: int | None = None) -> None:
+    """The FAISS index of a model's embeddings: ``flat`` (exact) or ``hnsw``."""
     import faiss
 
     from . import dense
 
-    idx = dense.build_index(np.load(embeddings_file))
+    hnsw = {"hnsw_m": hnsw_m, "ef_construction": ef_construction} if index == "hnsw" else {}
+    idx = dense.build_index(np.load(embeddings_file), index, **hnsw)
     with atomic_path(index_out) as tmp:
         faiss.write_index(idx, str(tmp))
 
@@ -100,14 +124,15 @@ def _queries_and_candidates(queries_file: str, candidates_file: str, docids: np.
 
 
 def _write_outputs(qids, ranked, scores, latency, tag, run_out, latency_out):
-    trec.write_run(trec.run_frame(list(qids), ranked, scores, tag), run_out)
-    trec.write_tsv(pd.DataFrame({"qid": list(qids), "seconds": latency}), latency_out)
+    with atomic_outputs(run_out, latency_out) as (run_tmp, latency_tmp):
+        trec.write_run(trec.run_frame(list(qids), ranked, scores, tag), run_tmp)
+        trec.write_tsv(pd.DataFrame({"qid": list(qids), "seconds": latency}), latency_tmp)
 
 
 def dense_run(index_file: str, embeddings_file: str, corpus_file: str, queries_file: str,
               candidates_file: str, run_out: str, latency_out: str, *, approach: str,
               path: str, model: str, query_prefix: str, max_length: int, k: int, device: str,
-              threads: int = 1) -> None:
+              threads: int = 1, ef_search: int | None = None) -> None:
     import faiss
 
     from . import dense, models
@@ -119,7 +144,7 @@ def dense_run(index_file: str, embeddings_file: str, corpus_file: str, queries_f
     emb = np.load(embeddings_file) if cands is not None else None
     ranked, scores, latency = dense.search(
         encoder, faiss.read_index(index_file), docids, queries["query"].tolist(), k,
-        query_prefix, cands, emb)
+        query_prefix, cands, emb, ef_search)
     _write_outputs(queries["qid"], ranked, scores, latency, approach, run_out, latency_out)
 
 
@@ -152,17 +177,36 @@ def fusion_run(runs: list[str], run_out: str, latency_out: str, *, approach: str
 
 def rerank_run(run_file: str, corpus_file: str, queries_file: str, run_out: str,
                latency_out: str, *, approach: str, path: str, model: str, max_length: int,
-               batch_size: int, depth: int, device: str, threads: int = 1) -> None:
+               batch_size: int, depth: int, device: str, threads: int = 1, shard: int = 0,
+               shards: int = 1) -> None:
+    """Rerank the queries of query shard ``shard`` of ``shards`` (all of them by default)."""
     from . import models, rerank
+    from . import shards as S
 
     models.set_threads(threads)
     corp = pd.read_parquet(corpus_file, columns=["docid", "text"])
     queries = trec.read_queries(queries_file)
+    run = trec.read_run(run_file)
+    if shards > 1:
+        qids = np.unique(run["qid"].to_numpy())
+        start, stop = S.shard_bounds(len(qids), shard, shards)
+        run = run[run["qid"].isin(qids[start:stop])]
+        log.info("query shard %d of %d: %d of %d queries", shard, shards, stop - start,
+                 len(qids))
     ce = models.load_cross_encoder(path, model, device, max_length)
     qids, ranked, scores, latency = rerank.rerank(
-        ce, trec.read_run(run_file), dict(zip(queries["qid"], queries["query"])),
+        ce, run, dict(zip(queries["qid"], queries["query"])),
         dict(zip(corp["docid"], corp["text"])), depth, batch_size)
     _write_outputs(qids, ranked, scores, latency, approach, run_out, latency_out)
+
+
+def merge_runs(run_files: list[str], latency_files: list[str], run_out: str,
+               latency_out: str) -> None:
+    """Join the query shards of a run and of its latency table (in shard order)."""
+    from . import shards as S
+
+    S.concat_files(run_files, run_out)
+    S.concat_files(latency_files, latency_out, header=True)
 
 
 # -- evaluate -------------------------------------------------------------------------------
@@ -213,11 +257,13 @@ def aggregate(eval_files: list[str], *, metrics_out: str, summary_out: str, per_
                                       key=lambda s: s.map(order.index) if s.name == "approach"
                                       else s)
     metrics = S.per_seed(per_query, order, bootstrap)
-    _csv(metrics, metrics_out)
-    _csv(S.across_seeds(metrics, per_query, order, bootstrap), summary_out)
-    _csv(per_query, per_query_out)
-    _csv(S.significance(per_query, baseline, order, n_perm=permutations), significance_out)
-    _csv(S.worst_queries(per_query, worst_queries), worst_out)
+    outs = (metrics_out, summary_out, per_query_out, significance_out, worst_out)
+    with atomic_outputs(*outs) as (m_tmp, s_tmp, p_tmp, sig_tmp, w_tmp):
+        _csv(metrics, m_tmp)
+        _csv(S.across_seeds(metrics, per_query, order, bootstrap), s_tmp)
+        _csv(per_query, p_tmp)
+        _csv(S.significance(per_query, baseline, order, n_perm=permutations), sig_tmp)
+        _csv(S.worst_queries(per_query, worst_queries), w_tmp)
 
 
 def latency(latency_files: list[str], out: str, *, order: list[str], seeds: list[int],
@@ -246,8 +292,9 @@ def tables(summary_file: str, significance_file: str, md_out: str, tex_out: str,
     except pd.errors.EmptyDataError:
         sig = pd.DataFrame()
     md, tex = report.paper_tables(summary, sig, baseline, gains)
-    write_text_atomic(md_out, md)
-    write_text_atomic(tex_out, tex)
+    with atomic_outputs(md_out, tex_out) as (md_tmp, tex_tmp):
+        write_text_atomic(md_tmp, md)
+        write_text_atomic(tex_tmp, tex)
 
 
 def plots(summary_file: str, per_query_file: str, latency_file: str, *, metrics_out: str,
@@ -257,7 +304,7 @@ def plots(summary_file: str, per_query_file: str, latency_file: str, *, metrics_
     summary = pd.read_csv(summary_file)
     per_query = pd.read_csv(per_query_file, keep_default_na=False,
                             na_values={"first_rel_rank": [""]})
-    report.plot_metrics(summary, metrics_out, dpi)
-    report.plot_heatmap(per_query, metric, heatmap_out, dpi)
-    report.plot_quality_latency(summary, pd.read_csv(latency_file), metric,
-                                quality_latency_out, dpi)
+    with atomic_outputs(metrics_out, heatmap_out, quality_latency_out) as (m_tmp, h_tmp, q_tmp):
+        report.plot_metrics(summary, m_tmp, dpi)
+        report.plot_heatmap(per_query, metric, h_tmp, dpi)
+        report.plot_quality_latency(summary, pd.read_csv(latency_file), metric, q_tmp, dpi)

@@ -19,10 +19,18 @@ rule dense:
         query_prefix=lambda w: model_of(w)["query_prefix"],
         max_length=lambda w: model_of(w)["max_length"],
         k=lambda w: APPROACHES[w.approach]["k"],
+        ef_search=lambda w: (
+            model_of(w)["ef_search"] if model_of(w)["index"] == "hnsw" else None
+        ),
         device=config["device"],
     threads: 4
+    resources:
+        gpu=GPUS,
+        cpus_per_task=lambda wildcards, threads: threads,
     log:
         f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
+    conda:
+        "../../envs/retrieve.yaml"
     script:
         "../scripts/dense.py"
 
@@ -44,6 +52,8 @@ rule bm25:
         backend=lambda w: APPROACHES[w.approach]["backend"],
     log:
         f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
+    conda:
+        "../../envs/retrieve.yaml"
     script:
         "../scripts/bm25.py"
 
@@ -63,6 +73,8 @@ rule fusion:
         depth=lambda w: APPROACHES[w.approach]["depth"],
     log:
         f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
+    conda:
+        "../../envs/retrieve.yaml"
     script:
         "../scripts/fusion.py"
 
@@ -73,8 +85,8 @@ rule rerank:
         corpus=seed_dir("corpus.parquet"),
         queries=seed_dir("queries.tsv"),
     output:
-        run=seed_dir("runs/{approach}.tsv"),
-        latency=seed_dir("latency/{approach}.tsv"),
+        run=part_output(seed_dir("runs/{approach}.tsv")),
+        latency=part_output(seed_dir("latency/{approach}.tsv")),
     wildcard_constraints:
         approach=names_of("rerank"),
     params:
@@ -84,8 +96,15 @@ rule rerank:
         batch_size=lambda w: model_of(w)["batch_size"],
         depth=lambda w: APPROACHES[w.approach]["depth"],
         device=config["device"],
+        shard=shard_of,
+        shards=SHARDS,
     threads: 4
+    resources:
+        gpu=GPUS,
+        cpus_per_task=lambda wildcards, threads: threads,
     log:
-        f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
+        part(f"{R}/logs/seed{{seed}}/run_{{approach}}.log"),
+    conda:
+        "../../envs/retrieve.yaml"
     script:
         "../scripts/rerank.py"

@@ -1,0 +1,240 @@
+"""Sharded encoding and reranking: parts merge into the unsharded outputs, byte for byte.
+
+Also: shards: 1 adds no job, and model rules ask for a GPU only under device: cuda.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopbench import shards as S
+from shopbench import steps, trec
+from shopbench.errors import ShopbenchError
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "data" / "demo"
+
+
+# -- plan and merge helpers -----------------------------------------------------------------
+@pytest.mark.parametrize("n", [0, 1, 5, 17])
+@pytest.mark.parametrize("shards", [1, 2, 3, 8])
+def test_shard_bounds_split_contiguously(n, shards):
+    bounds = [S.shard_bounds(n, i, shards) for i in range(shards)]
+    assert bounds[0][0] == 0 and bounds[-1][1] == n
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    sizes = [stop - start for start, stop in bounds]
+    assert max(sizes) - min(sizes) <= 1
+
+
+@pytest.mark.parametrize("shard, shards", [(0, 0), (2, 2), (-1, 3)])
+def test_shard_bounds_reject_missing_shards(shard, shards):
+    with pytest.raises(ShopbenchError, match="does not exist"):
+        S.shard_bounds(10, shard, shards)
+
+
+def test_batch_plan_is_longest_first_and_stable():
+    texts = ["aa", "a", "bbbb", "cc", "dddd", "e"]
+    plan = S.batch_plan(texts, 4)
+    assert [b.tolist() for b in plan] == [[2, 4, 0, 3], [1, 5]]
+
+
+def test_assemble_checks_the_rows():
+    rows = np.array([2, 0]), np.array([1])
+    emb = np.arange(6, dtype=np.float32).reshape(3, 2)
+    out = S.assemble([(rows[0], emb[:2]), (rows[1], emb[2:]),
+                      (np.zeros(0, np.int64), np.zeros((0, 0), np.float32))])
+    assert out.tolist() == [[2, 3], [4, 5], [0, 1]]
+    with pytest.raises(ShopbenchError, match="exactly once"):
+        S.assemble([(np.array([0, 0]), emb[:2])])
+    with pytest.raises(ShopbenchError, match="every shard is empty"):
+        S.assemble([])
+
+
+def test_concat_files_keeps_one_header(tmp_path):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    a.write_text("qid\tseconds\n1\t0.5\n")
+    b.write_text("qid\tseconds\n2\t0.25\n")
+    c.write_text("other\n3\n")
+    S.concat_files([a, b], tmp_path / "out", header=True)
+    assert (tmp_path / "out").read_text() == "qid\tseconds\n1\t0.5\n2\t0.25\n"
+    S.concat_files([a, b], tmp_path / "raw")
+    assert (tmp_path / "raw").read_text() == a.read_text() + b.read_text()
+    with pytest.raises(ShopbenchError, match="header"):
+        S.concat_files([a, c], tmp_path / "bad", header=True)
+
+
+# -- steps: sharded == unsharded ------------------------------------------------------------
+@pytest.fixture(scope="module")
+def corpus_file(tmp_path_factory) -> Path:
+    """60 demo products whose texts vary in length (so length-sorted batches matter)."""
+    products = pd.read_parquet(DEMO / "shopping_queries_dataset_products.parquet")
+    products = products[products["product_locale"] == "us"].head(60)
+    text = (products["product_title"] + " " + products["product_description"].fillna("")).tolist()
+    text = [t[: 20 + 7 * i] for i, t in enumerate(text)]
+    corp = pd.DataFrame({"docid": products["product_id"].to_numpy(),
+                         "title": products["product_title"].to_numpy(), "text": text})
+    path = tmp_path_factory.mktemp("corpus") / "corpus.parquet"
+    corp.to_parquet(path, index=False)
+    return path
+
+
+def _encode(corpus_file, out, model, **kw):
+    steps.encode(str(corpus_file), str(out), path=str(model), name="bi", document_prefix="p: ",
+                 batch_size=8, max_length=64, device="cpu", threads=1, **kw)
+
+
+@pytest.mark.parametrize("shards", [2, 3, 20])
+def test_sharded_encoding_is_byte_identical(tmp_path, tiny_models, corpus_file, shards):
+    whole = tmp_path / "whole.npy"
+    _encode(corpus_file, whole, tiny_models["bi"])
+    parts = [tmp_path / f"part{i}.npz" for i in range(shards)]
+    for i, part in enumerate(parts):
+        _encode(corpus_file, part, tiny_models["bi"], shard=i, shards=shards)
+    merged = tmp_path / "merged.npy"
+    steps.merge_embeddings([str(p) for p in parts], str(merged))
+    assert np.load(whole).shape == (60, 32)
+    assert merged.read_bytes() == whole.read_bytes()
+
+
+def test_sharded_reranking_is_byte_identical(tmp_path, tiny_models, corpus_file):
+    docids = pd.read_parquet(corpus_file)["docid"].tolist()
+    queries = pd.DataFrame({"qid": [3, 5, 8, 13, 21], "query": ["red shoe", "usb cable",
+                                                               "lamp", "dog toy", "mug"]})
+    trec.write_tsv(queries, tmp_path / "queries.tsv")
+    rng = np.random.default_rng(0)
+    ranked = [list(rng.choice(docids, 12, replace=False)) for _ in range(len(queries))]
+    run = trec.run_frame(queries["qid"].tolist(), ranked,
+                         [np.linspace(1, 0, 12)] * len(queries), "first")
+    trec.write_run(run, tmp_path / "first.tsv")
+
+    def rerank(out, **kw):
+        steps.rerank_run(str(tmp_path / "first.tsv"), str(corpus_file),
+                         str(tmp_path / "queries.tsv"), str(out) + ".run", str(out) + ".lat",
+                         approach="ce", path=str(tiny_models["cross"]), model="cross",
+                         max_length=64, batch_size=4, depth=10, device="cpu", **kw)
+
+    rerank(tmp_path / "whole")
+    for i in range(3):
+        rerank(tmp_path / f"part{i}", shard=i, shards=3)
+    steps.merge_runs([str(tmp_path / f"part{i}.run") for i in range(3)],
+                     [str(tmp_path / f"part{i}.lat") for i in range(3)],
+                     str(tmp_path / "merged.run"), str(tmp_path / "merged.lat"))
+    whole = (tmp_path / "whole.run").read_bytes()
+    assert len(whole.splitlines()) == 50
+    assert (tmp_path / "merged.run").read_bytes() == whole
+    latency = pd.read_csv(tmp_path / "merged.lat", sep="\t")
+    assert latency["qid"].tolist() == [3, 5, 8, 13, 21]
+
+
+# -- the workflow ---------------------------------------------------------------------------
+def _config(path: Path, models: dict, shards: int, device: str = "cpu") -> Path:
+    path.write_text(f"""
+name: shards
+data:
+  examples: {DEMO / "shopping_queries_dataset_examples.parquet"}
+  products: {DEMO / "shopping_queries_dataset_products.parquet"}
+sampling: {{n_queries: 15, n_rows: 150}}
+protocol: judged-pool
+shards: {shards}
+device: {device}
+models:
+  - {{name: bi, kind: bi-encoder, path: {models["bi"]}, batch_size: 8}}
+  - {{name: cross, kind: cross-encoder, path: {models["cross"]}}}
+approaches:
+  - {{name: bi, type: dense, model: bi}}
+  - {{name: bm25, type: bm25}}
+  - {{name: ce, type: rerank, model: cross, run: bm25, depth: 10}}
+evaluation: {{bootstrap: 100, permutations: 100}}
+""", encoding="utf-8")
+    return path
+
+
+def _snakemake(workdir: Path, *args: str) -> str:
+    env = dict(os.environ, HF_HUB_OFFLINE="1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "-d", str(workdir),
+         "--configfile", str(workdir / "config.yaml"), *args],
+        capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def _job_counts(output: str) -> dict[str, int]:
+    table = output.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def _resources(output: str) -> dict[str, set[str]]:
+    """rule -> the resources line of its jobs in a dry run."""
+    found: dict[str, set[str]] = {}
+    for block in output.split("rule ")[1:]:
+        rule = block.split(":", 1)[0]
+        line = re.search(r"resources: (.*)", block)
+        found.setdefault(rule, set()).add(line[1] if line else "")
+    return found
+
+
+def test_one_shard_adds_no_jobs(tmp_path, tiny_models):
+    one = tmp_path / "one"
+    one.mkdir()
+    _config(one / "config.yaml", tiny_models, 1)
+    counts = _job_counts(_snakemake(one, "-n"))
+    assert counts["encode"] == 1 and counts["rerank"] == 1
+    assert not {"merge_embeddings", "merge_rerank"} & set(counts)
+    three = tmp_path / "three"
+    three.mkdir()
+    _config(three / "config.yaml", tiny_models, 3)
+    sharded = _job_counts(_snakemake(three, "-n"))
+    assert sharded["encode"] == 3 and sharded["rerank"] == 3
+    assert sharded["merge_embeddings"] == 1 and sharded["merge_rerank"] == 1
+    assert {k: v for k, v in sharded.items() if not k.startswith("merge_")
+            and k not in ("encode", "rerank")} == {
+        k: v for k, v in counts.items() if k not in ("encode", "rerank")}
+
+
+@pytest.mark.parametrize("device, gpu", [("cpu", "0"), ("cuda", "1")])
+def test_gpu_requested_for_model_rules_only_under_cuda(tmp_path, tiny_models, device, gpu):
+    _config(tmp_path / "config.yaml", tiny_models, 2, device)
+    res = _resources(_snakemake(tmp_path, "-n", "--cores", "4"))
+    for rule in ("encode", "dense", "rerank"):
+        (line,) = res[rule]
+        assert f"gpu={gpu}" in line and "cpus_per_task=4" in line, (rule, line)
+    for rule in ("sample", "corpus", "index", "evaluate", "merge_embeddings"):
+        assert all("gpu=" not in line for line in res[rule]), rule
+
+
+def test_slurm_profile_sizes_jobs(tmp_path, tiny_models):
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    _config(tmp_path / "config.yaml", tiny_models, 2)
+    res = _resources(_snakemake(tmp_path, "-n", "--profile", str(REPO / "profiles/slurm")))
+    (encode,) = res["encode"]
+    assert "mem_mb=16000" in encode and "runtime=480" in encode and "gpu=0" in encode
+    assert all("mem_mb=4000" in line and "runtime=60" in line for line in res["evaluate"])
+
+
+@pytest.mark.slow
+def test_sharded_workflow_matches_unsharded(tmp_path, tiny_models):
+    targets = ["results/shards/seed42/embeddings/bi.npy", "results/shards/seed42/runs/ce.tsv",
+               "results/shards/seed42/latency/ce.tsv"]
+    runs = {}
+    for shards in (1, 2):
+        work = tmp_path / f"shards{shards}"
+        work.mkdir()
+        _config(work / "config.yaml", tiny_models, shards)
+        # One thread per model job in both runs, so that the two shards run side by side.
+        _snakemake(work, "--cores", "2", "--set-threads", "encode=1", "rerank=1", "--", *targets)
+        runs[shards] = work
+    for target in targets[:2]:
+        assert (runs[1] / target).read_bytes() == (runs[2] / target).read_bytes(), target
+    latency = [pd.read_csv(runs[n] / targets[2], sep="\t") for n in (1, 2)]
+    assert latency[0]["qid"].tolist() == latency[1]["qid"].tolist()
+    assert not list((runs[2] / "results/shards/seed42").rglob("*.shard*")), "parts left"
+    assert (runs[2] / "results/shards/logs/seed42/encode_bi.shard1of2.log").exists()
