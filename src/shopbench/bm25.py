@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -20,20 +21,21 @@ def tokenize(text: str) -> list[str]:
 class BM25Scorer:
     """Score every document of a corpus for a query; ``backend`` rank_bm25 or bm25s."""
 
-    def __init__(self, texts: list[str], k1: float = 1.5, b: float = 0.75,
+    def __init__(self, texts: Iterable[str], k1: float = 1.5, b: float = 0.75,
                  backend: str = "rank_bm25", epsilon: float = 0.25):
-        tokens = [tokenize(t) for t in texts]
         self.backend = backend
         if backend == "rank_bm25":
             from rank_bm25 import BM25Okapi
 
-            self._bm25 = BM25Okapi(tokens, k1=k1, b=b, epsilon=epsilon)
+            self._bm25 = BM25Okapi([tokenize(t) for t in texts], k1=k1, b=b, epsilon=epsilon)
         elif backend == "bm25s":
             import bm25s
 
             self._bm25 = bm25s.BM25(k1=k1, b=b, method="atire", idf_method="robertson")
+            # Word ids straight away: the lists share the vocabulary's int objects, so a 1M
+            # catalogue takes ~8 bytes per token instead of a string object per token.
             vocab: dict[str, int] = {}
-            ids = [[vocab.setdefault(tok, len(vocab)) for tok in doc] for doc in tokens]
+            ids = [[vocab.setdefault(tok, len(vocab)) for tok in tokenize(t)] for t in texts]
             self._vocab = vocab
             self._bm25.index(bm25s.tokenization.Tokenized(ids=ids, vocab=vocab),
                              show_progress=False)
@@ -44,10 +46,10 @@ class BM25Scorer:
         tokens = tokenize(query)
         if self.backend == "rank_bm25":
             return np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
-        known = [t for t in tokens if t in self._vocab]
+        known = [self._vocab[t] for t in tokens if t in self._vocab]
         if not known:
             return np.zeros(self._bm25.scores["num_docs"], dtype=np.float64)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float64)
+        return np.asarray(self._bm25.get_scores_from_ids(known), dtype=np.float64)
 
 
 def search(scorer: BM25Scorer, docids: np.ndarray, queries: list[str], k: int,

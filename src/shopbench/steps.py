@@ -156,7 +156,8 @@ def bm25_run(corpus_file: str, queries_file: str, candidates_file: str, run_out:
     corp = pd.read_parquet(corpus_file, columns=["docid", "text"])
     docids = corp["docid"].to_numpy()
     queries, cands = _queries_and_candidates(queries_file, candidates_file, docids)
-    scorer = bm25.BM25Scorer(corp["text"].tolist(), k1=k1, b=b, backend=backend)
+    # The Series, not a list: bm25s then never holds every text as a Python string at once.
+    scorer = bm25.BM25Scorer(corp["text"], k1=k1, b=b, backend=backend)
     ranked, scores, latency = bm25.search(scorer, docids, queries["query"].tolist(), k, cands)
     _write_outputs(queries["qid"], ranked, scores, latency, approach, run_out, latency_out)
 

@@ -17,9 +17,20 @@ RUN_COLUMNS = ["qid", "q0", "docid", "rank", "score", "tag"]
 
 
 def top_k(scores: np.ndarray, docids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Indices and scores of the best ``k`` entries: score descending, then docid ascending."""
+    """Indices and scores of the best ``k`` entries: score descending, then docid ascending.
+
+    On long score arrays only the entries scoring at least the ``k``-th best (ties included)
+    are sorted, which gives the same order as sorting everything.
+    """
     k = min(k, len(scores))
-    order = np.lexsort((docids, -scores.astype(np.float64)))[:k]
+    values = -np.asarray(scores, dtype=np.float64)
+    if 0 < k < len(values) // 8:
+        kth = np.partition(values, k - 1)[k - 1]
+        if not np.isnan(kth):
+            keep = np.flatnonzero(values <= kth)
+            order = keep[np.lexsort((np.asarray(docids)[keep], values[keep]))[:k]]
+            return order, scores[order]
+    order = np.lexsort((docids, values))[:k]
     return order, scores[order]
 
 

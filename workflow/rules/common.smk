@@ -6,10 +6,14 @@ from pathlib import Path
 # The shopbench package is importable without installation (scripts do the same).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from shopbench.config import validate as _validate_config, dependencies, baseline_of
+from shopbench.config import check_plain_yaml as _check_plain_yaml
 from shopbench.errors import ShopbenchError
+from shopbench.models import check_models as _check_models
 
 try:
+    _check_plain_yaml(workflow.config_settings.configfiles)
     config = _validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+    _check_models(config["models"])  # a bi-encoder configured as a cross-encoder, or the reverse
 except ShopbenchError as _exc:
     raise WorkflowError(str(_exc)) from None
 

@@ -5,18 +5,30 @@ rule encode:
     input:
         corpus=seed_dir("corpus.parquet"),
     output:
-        embeddings=seed_dir("embeddings/{model}.npy"),
+        embeddings=part_output(seed_dir("embeddings/{model}.npy"), ".npz"),
     params:
         path=lambda w: MODELS[w.model]["path"],
         document_prefix=lambda w: MODELS[w.model]["document_prefix"],
         batch_size=lambda w: MODELS[w.model]["batch_size"],
         max_length=lambda w: MODELS[w.model]["max_length"],
         device=config["device"],
+        shard=shard_of,
+        shards=SHARDS,
     threads: 4
+    resources:
+        gpu=GPUS,
+        cpus_per_task=lambda wildcards, threads: threads,
     log:
-        f"{R}/logs/seed{{seed}}/encode_{{model}}.log",
+        part(f"{R}/logs/seed{{seed}}/encode_{{model}}.log"),
+    conda:
+        "../../envs/retrieve.yaml"
     script:
         "../scripts/encode.py"
+
+
+def hnsw_setting(key):
+    """A model's HNSW build setting; None for a flat index (so changing it rebuilds nothing)."""
+    return lambda w: MODELS[w.model][key] if MODELS[w.model]["index"] == "hnsw" else None
 
 
 rule index:
@@ -24,7 +36,13 @@ rule index:
         embeddings=seed_dir("embeddings/{model}.npy"),
     output:
         index=seed_dir("index/{model}.faiss"),
+    params:
+        index=lambda w: MODELS[w.model]["index"],
+        hnsw_m=hnsw_setting("hnsw_m"),
+        ef_construction=hnsw_setting("ef_construction"),
     log:
         f"{R}/logs/seed{{seed}}/index_{{model}}.log",
+    conda:
+        "../../envs/retrieve.yaml"
     script:
         "../scripts/index.py"
