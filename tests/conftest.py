@@ -31,7 +31,8 @@ def _write_vocab(folder: Path) -> None:
 def build_tiny_bi_encoder(folder: Path, seed: int = 0, layers: int = 2) -> Path:
     """A random 2-layer BERT with mean pooling, saved as a sentence-transformers folder."""
     import torch
-    from sentence_transformers import SentenceTransformer, models
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Pooling, Transformer
     from transformers import BertConfig, BertModel, BertTokenizerFast
 
     raw = folder / "_raw"
@@ -42,8 +43,8 @@ def build_tiny_bi_encoder(folder: Path, seed: int = 0, layers: int = 2) -> Path:
                      num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
     BertModel(cfg).save_pretrained(str(raw))
     tok.save_pretrained(str(raw))
-    transformer = models.Transformer(str(raw), max_seq_length=128)
-    pooling = models.Pooling(transformer.get_word_embedding_dimension(), "mean")
+    transformer = Transformer(str(raw), max_seq_length=128)
+    pooling = Pooling(transformer.get_embedding_dimension(), "mean")
     SentenceTransformer(modules=[transformer, pooling], device="cpu").save(str(folder))
     return folder
 

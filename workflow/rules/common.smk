@@ -60,3 +60,8 @@ def final_outputs():
         f"{R}/plots/quality_latency.png",
         f"{R}/provenance.json",
     ]
+
+
+def hnsw_setting(key):
+    """A model's HNSW build setting; None for a flat index (so changing it rebuilds nothing)."""
+    return lambda w: MODELS[w.model][key] if MODELS[w.model]["index"] == "hnsw" else None

@@ -26,11 +26,6 @@ rule encode:
         "../scripts/encode.py"
 
 
-def hnsw_setting(key):
-    """A model's HNSW build setting; None for a flat index (so changing it rebuilds nothing)."""
-    return lambda w: MODELS[w.model][key] if MODELS[w.model]["index"] == "hnsw" else None
-
-
 rule index:
     input:
         embeddings=seed_dir("embeddings/{model}.npy"),
