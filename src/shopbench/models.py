@@ -159,17 +159,24 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(int(threads))
 
 
-def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: int | None = None):
+def _load(path: str, kind: str, name: str, device: str, build):
+    """Resolve, check and build a model with ``build(resolved_path, device)``."""
     resolved = resolve_model(path)
-    _check_loadable(path, resolved, "bi-encoder", name)
-    check_kind(resolved, "bi-encoder", name or path)
-    from sentence_transformers import SentenceTransformer
-
+    _check_loadable(path, resolved, kind, name)
+    check_kind(resolved, kind, name or path)
     device = pick_device(device)
     try:
-        model = SentenceTransformer(resolved, device=device)
+        return build(resolved, device), device
     except Exception as exc:
-        raise _load_error(path, "bi-encoder", exc, name) from exc
+        raise _load_error(path, kind, exc, name) from exc
+
+
+def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: int | None = None):
+    """A SentenceTransformer; fp16 on CUDA; ``max_length`` None keeps the model's own."""
+    from sentence_transformers import SentenceTransformer
+
+    model, device = _load(path, "bi-encoder", name, device,
+                          lambda resolved, dev: SentenceTransformer(resolved, device=dev))
     if max_length:
         model.max_seq_length = int(max_length)
     if device == "cuda":
@@ -179,16 +186,12 @@ def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: 
 
 def load_cross_encoder(path: str, name: str = "", device: str = "cpu",
                        max_length: int | None = None):
-    resolved = resolve_model(path)
-    _check_loadable(path, resolved, "cross-encoder", name)
-    check_kind(resolved, "cross-encoder", name or path)
+    """A CrossEncoder; fp16 on CUDA; ``max_length`` None keeps the model's own."""
     from sentence_transformers import CrossEncoder
 
-    device = pick_device(device)
-    try:
-        model = CrossEncoder(resolved, device=device, max_length=max_length)
-    except Exception as exc:
-        raise _load_error(path, "cross-encoder", exc, name) from exc
+    model, device = _load(path, "cross-encoder", name, device,
+                          lambda resolved, dev: CrossEncoder(resolved, device=dev,
+                                                             max_length=max_length))
     if device == "cuda":
         model.model.half()
     return model
