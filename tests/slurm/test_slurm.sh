@@ -138,8 +138,9 @@ SelectTypeParameters=CR_CPU_Memory
 MpiDefault=none
 MailProg=/bin/true
 ReturnToService=2
-# Without slurmdbd the plugin polls squeue: finished jobs must stay visible long enough.
-MinJobAge=$((INIT_WAIT * 3 > 300 ? INIT_WAIT * 3 : 300))
+# Without slurmdbd the plugin polls squeue: finished jobs must stay visible long enough
+# (at least 3x its initial wait); an hour keeps them for the checks after the runs too.
+MinJobAge=3600
 SlurmdParameters=config_overrides
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=262144 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
@@ -212,11 +213,15 @@ check_sbatch() {  # check_sbatch DIR: every cluster job has a plugin log and an 
     [ "$n" = 2 ] || die "expected 2 rerank shard jobs, found $n"
     n=$(grep -l "Finished job" $(find "$dir/.snakemake/slurm_logs" -name '*.log') | wc -l)
     [ "$n" = "$logs" ] || die "$((logs - n)) SLURM job logs show no finished job"
-    # The model rules' threads (4) reached sbatch as --cpus-per-task.
+    # The model rules' threads (4) reached sbatch as --cpus-per-task. Ask slurmctld (jobs stay
+    # known for MinJobAge): its log names the CPUs only for jobs the main scheduler starts,
+    # not for those the backfill scheduler starts.
+    local id cpus
     for f in $(find "$dir/.snakemake/slurm_logs/rule_encode" "$dir/.snakemake/slurm_logs/rule_rerank" \
         -name '*.log'); do
-        grep -q "Allocate JobId=$(basename "$f" .log) .*#CPUs=4 " "$STATE/slurmctld.log" \
-            || die "job $f was not given 4 CPUs"
+        id=$(basename "$f" .log)
+        cpus=$(scontrol show job -o "$id" | grep -o ' NumCPUs=[0-9]*' | cut -d= -f2)
+        [ "$cpus" = 4 ] || die "job $id ($f) was given ${cpus:-unknown} CPUs, not 4"
     done
 }
 
