@@ -3,9 +3,9 @@
 Writes random L2-normalised 384-d embeddings (what the encode step would write for 1M
 products) and a corpus file with 1M docids, then runs, each in a fresh Python process as the
 workflow does, the index step (``shopbench.steps.index``) and the search stage of the dense step
-(``shopbench.steps.dense_run`` after query encoding: read the corpus docids and the index, then
-``shopbench.dense._search_one`` per query, here with random query vectors). Each child reports
-its wall time and its peak RSS.
+(``shopbench.steps.dense_run``, which needs no model: it reads the corpus docids, the index and
+the query vectors of the encode step, here random ones, and searches one query at a time).
+Each child reports its wall time and its peak RSS.
 
     python benchmarks/bench_scale.py                              # 1M x 384, flat, ~2 minutes
     python benchmarks/bench_scale.py --index hnsw --ef-construction 40   # HNSW (slow build)
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -56,18 +57,12 @@ steps.index({emb!r}, {out!r}, index={index!r}, hnsw_m={m}, ef_construction={efc}
 extra = {{}}
 """
 SEARCH_STAGE = """
-import faiss, numpy as np, pandas as pd
-from shopbench import dense
-docids = pd.read_parquet({corpus!r}, columns=["docid"])["docid"].to_numpy()
-index = faiss.read_index({index!r})
-dense.set_ef_search(index, {efs})
-rng = np.random.default_rng(1)
-queries = rng.standard_normal(({n_queries}, index.d), dtype=np.float32)
-queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-t = time.perf_counter()
-for q in queries:
-    dense._search_one(index, q[None, :], docids, {k})
-extra = {{"queries_per_s": {n_queries} / (time.perf_counter() - t)}}
+import pandas as pd
+from shopbench import steps
+steps.dense_run({index!r}, {emb!r}, {qemb!r}, {qsec!r}, {corpus!r}, {queries!r}, {cands!r},
+                {run!r}, {lat!r}, approach="dense", k={k}, threads={threads}, ef_search={efs})
+searched = pd.read_csv({lat!r}, sep="\\t")["seconds"].sum()  # query encoding written as 0 s
+extra = {{"queries_per_s": {n_queries} / searched}}
 """
 BM25_STAGE = """
 import numpy as np, pandas as pd
@@ -113,6 +108,23 @@ def write_inputs(work: Path, n: int, dim: int, with_text: bool) -> tuple[Path, P
     return work / "emb.npy", corpus
 
 
+def write_queries(work: Path, n: int, dim: int) -> dict[str, str]:
+    """What the encode step writes for ``n`` queries (random unit vectors, 0 s encoding), the
+    queries file and an empty candidates file (no task1-rerank)."""
+    rng = np.random.default_rng(1)
+    qemb = rng.standard_normal((n, dim), dtype=np.float32)
+    np.save(work / "queries.npy", qemb / np.linalg.norm(qemb, axis=1, keepdims=True))
+    qids = list(range(1, n + 1))
+    pd.DataFrame({"qid": qids, "query": [f"query {q}" for q in qids]}).to_csv(
+        work / "queries.tsv", sep="\t", index=False)
+    pd.DataFrame({"qid": qids, "seconds": 0.0}).to_csv(work / "seconds.tsv", sep="\t",
+                                                       index=False)
+    (work / "candidates.tsv").write_text("qid\tdocid\n")
+    return {"qemb": str(work / "queries.npy"), "qsec": str(work / "seconds.tsv"),
+            "queries": str(work / "queries.tsv"), "cands": str(work / "candidates.tsv"),
+            "run": str(work / "run.tsv"), "lat": str(work / "latency.tsv")}
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1_000_000)
@@ -139,9 +151,11 @@ def main(argv=None) -> None:
                                        index=args.index, m=args.hnsw_m,
                                        efc=args.ef_construction)
         res["index_file_mb"] = index_file.stat().st_size / 2**20
-        res["stages"]["search"] = child(SEARCH_STAGE, corpus=str(corpus),
+        queries = write_queries(work, args.queries, args.dim)
+        res["stages"]["search"] = child(SEARCH_STAGE, corpus=str(corpus), emb=str(emb),
                                         index=str(index_file), efs=args.ef_search,
-                                        n_queries=args.queries, k=args.k)
+                                        n_queries=args.queries, k=args.k,
+                                        threads=os.cpu_count(), **queries)
         if args.bm25:
             res["stages"]["bm25 (bm25s)"] = child(BM25_STAGE, corpus=str(corpus),
                                                   n_queries=args.queries, k=args.k,

@@ -76,13 +76,16 @@ def one_process(config_file: str, root: str) -> None:
         queries, cands = steps._queries_and_candidates(S / "queries.tsv", S / "candidates.tsv",
                                                        docids)
         qtexts = queries["query"].tolist()
-        emb, index = {}, {}
+        emb, qemb, index = {}, {}, {}
         for a in cfg["approaches"]:
             if a["type"] == "dense" and a["model"] not in emb:
                 m = mcfg[a["model"]]
                 emb[a["model"]] = dense.encode(model(a["model"]), corp["text"].tolist(),
                                                m["document_prefix"], m["batch_size"])
+                qemb[a["model"]] = dense.encode_queries(model(a["model"]), qtexts,
+                                                        m["query_prefix"])
                 np.save(S / f"{a['model']}.npy", emb[a["model"]])
+                np.save(S / f"{a['model']}.queries.npy", qemb[a["model"]][0])
                 index[a["model"]] = dense.build_index(
                     emb[a["model"]], m["index"], m["hnsw_m"], m["ef_construction"])
                 faiss.write_index(index[a["model"]], str(S / f"{a['model']}.faiss"))
@@ -91,9 +94,11 @@ def one_process(config_file: str, root: str) -> None:
             name = a["name"]
             if a["type"] == "dense":
                 m = mcfg[a["model"]]
+                vectors, encode_seconds = qemb[a["model"]]
                 ranked, scores, lat = dense.search(
-                    model(a["model"]), index[a["model"]], docids, qtexts, a["k"],
-                    m["query_prefix"], cands, emb[a["model"]], m["ef_search"])
+                    index[a["model"]], docids, vectors, a["k"], cands, emb[a["model"]],
+                    m["ef_search"])
+                lat = (np.asarray(encode_seconds) + np.asarray(lat)).tolist()
                 qids = queries["qid"]
             elif a["type"] == "bm25":
                 scorer = bm25.BM25Scorer(corp["text"].tolist(), k1=a["k1"], b=a["b"],

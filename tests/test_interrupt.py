@@ -168,7 +168,7 @@ def test_every_step_writes_through_a_temporary_path():
     """No step opens an output for writing directly: all go through atomic_path/outputs."""
     sources = [*(REPO / "src" / "shopbench").glob("*.py"), *(REPO / "workflow" / "scripts").glob(
         "*.py")]
-    direct = re.compile(r"\.to_(csv|parquet)\((?!tmp|\w*_tmp)|savefig\((?!tmp)|np\.save\((?!out)|"
+    direct = re.compile(r"\.to_(csv|parquet)\((?!tmp|\w*_tmp)|savefig\((?!tmp)|np\.save\((?!out|\w*_tmp)|"
                         r"write_index\((?!idx, str\(tmp\))|open\((?!tmp\b)[^)]*['\"]w")
     hits = []
     for path in sources:

@@ -86,28 +86,102 @@ def corpus_file(tmp_path_factory) -> Path:
     return path
 
 
-def _encode(corpus_file, out, model, **kw):
-    steps.encode(str(corpus_file), str(out), path=str(model), name="bi", document_prefix="p: ",
-                 batch_size=8, max_length=64, device="cpu", threads=1, **kw)
+@pytest.fixture(scope="module")
+def queries_file(tmp_path_factory) -> Path:
+    queries = pd.DataFrame({"qid": [3, 5, 8, 13, 21], "query": ["red shoe", "usb cable",
+                                                               "lamp", "dog toy", "mug"]})
+    path = tmp_path_factory.mktemp("queries") / "queries.tsv"
+    trec.write_tsv(queries, path)
+    return path
+
+
+def _encode(corpus_file, queries_file, model, folder, shard=None, shards=1):
+    """steps.encode into ``folder``: the three outputs, or part ``shard`` of ``shards``."""
+    if shard is None:
+        outs = {"embeddings_out": folder / "emb.npy", "queries_out": folder / "q.npy",
+                "seconds_out": folder / "q.tsv"}
+    else:
+        outs = {"part_out": folder / f"part{shard}.npz"}
+    steps.encode(str(corpus_file), str(queries_file), path=str(model), name="bi",
+                 document_prefix="p: ", query_prefix="q: ", batch_size=8, max_length=64,
+                 device="cpu", threads=1, shard=shard or 0, shards=shards,
+                 **{k: str(v) for k, v in outs.items()})
+    return outs
+
+
+def test_encode_embeds_corpus_and_queries(tmp_path, tiny_models, corpus_file, queries_file):
+    """The corpus in length-sorted batches, the queries one at a time, each with its prefix."""
+    from sentence_transformers import SentenceTransformer
+
+    outs = _encode(corpus_file, queries_file, tiny_models["bi"], tmp_path)
+    model = SentenceTransformer(str(tiny_models["bi"]), device="cpu")
+    model.max_seq_length = 64
+    queries = trec.read_queries(queries_file)
+    qemb = np.load(outs["queries_out"])
+    for i, query in enumerate(queries["query"]):
+        expected = model.encode(["q: " + query], batch_size=1, normalize_embeddings=True)
+        assert np.allclose(qemb[i], expected[0], atol=1e-6), query
+    texts = pd.read_parquet(corpus_file)["text"].tolist()
+    expected = model.encode(["p: " + t for t in texts], batch_size=8, normalize_embeddings=True)
+    assert np.allclose(np.load(outs["embeddings_out"]), expected, atol=1e-5)
+    seconds = pd.read_csv(outs["seconds_out"], sep="\t")
+    assert seconds["qid"].tolist() == queries["qid"].tolist()
+    assert (seconds["seconds"] > 0).all()
 
 
 @pytest.mark.parametrize("shards", [2, 3, 20])
-def test_sharded_encoding_is_byte_identical(tmp_path, tiny_models, corpus_file, shards):
-    whole = tmp_path / "whole.npy"
-    _encode(corpus_file, whole, tiny_models["bi"])
-    parts = [tmp_path / f"part{i}.npz" for i in range(shards)]
-    for i, part in enumerate(parts):
-        _encode(corpus_file, part, tiny_models["bi"], shard=i, shards=shards)
-    merged = tmp_path / "merged.npy"
-    steps.merge_embeddings([str(p) for p in parts], str(merged))
-    assert np.load(whole).shape == (60, 32)
-    assert merged.read_bytes() == whole.read_bytes()
+def test_sharded_encoding_is_byte_identical(tmp_path, tiny_models, corpus_file, queries_file,
+                                            shards):
+    """Corpus and query matrices; 20 shards leave some parts without queries or products."""
+    whole = _encode(corpus_file, queries_file, tiny_models["bi"], tmp_path)
+    parts = [_encode(corpus_file, queries_file, tiny_models["bi"], tmp_path, i, shards)
+             ["part_out"] for i in range(shards)]
+    merged = tmp_path / "merged"
+    merged.mkdir()
+    steps.merge_embeddings([str(p) for p in parts], str(queries_file), str(merged / "emb.npy"),
+                           str(merged / "q.npy"), str(merged / "q.tsv"))
+    assert np.load(whole["embeddings_out"]).shape == (60, 32)
+    assert np.load(whole["queries_out"]).shape == (5, 32)
+    for name, key in [("emb.npy", "embeddings_out"), ("q.npy", "queries_out")]:
+        assert (merged / name).read_bytes() == whole[key].read_bytes(), name
+    seconds = pd.read_csv(merged / "q.tsv", sep="\t")
+    assert seconds["qid"].tolist() == [3, 5, 8, 13, 21]
 
 
-def test_sharded_reranking_is_byte_identical(tmp_path, tiny_models, corpus_file):
+def test_dense_search_needs_no_model(tmp_path, tiny_models, corpus_file, queries_file):
+    """dense_run searches with the encode step's query vectors, without importing torch; its
+    ranking is the exact one of those vectors and its latency includes their encoding."""
+    outs = _encode(corpus_file, queries_file, tiny_models["bi"], tmp_path)
+    steps.index(str(outs["embeddings_out"]), str(tmp_path / "flat.faiss"))
+    cands = tmp_path / "candidates.tsv"
+    cands.write_text("qid\tdocid\n")
+    args = [str(p) for p in (tmp_path / "flat.faiss", outs["embeddings_out"],
+                             outs["queries_out"], outs["seconds_out"], corpus_file, queries_file,
+                             cands, tmp_path / "run.tsv", tmp_path / "lat.tsv")]
+    code = ("import sys\n"
+            "from shopbench import steps\n"
+            f"steps.dense_run(*{args!r}, approach='bi', k=10)\n"
+            "print(','.join(m for m in ('torch', 'sentence_transformers', 'transformers') "
+            "if m in sys.modules))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == ""
+    run = trec.read_run(tmp_path / "run.tsv")
+    emb, qemb = np.load(outs["embeddings_out"]), np.load(outs["queries_out"])
+    docids = pd.read_parquet(corpus_file)["docid"].to_numpy()
+    queries = trec.read_queries(queries_file)
+    for i, qid in enumerate(queries["qid"]):
+        order, _ = trec.top_k(emb @ qemb[i], docids, 10)
+        assert run[run["qid"] == qid].sort_values("rank")["docid"].tolist() == \
+            docids[order].tolist()
+    encoded = pd.read_csv(outs["seconds_out"], sep="\t")["seconds"].to_numpy()
+    latency = pd.read_csv(tmp_path / "lat.tsv", sep="\t")["seconds"].to_numpy()
+    assert (latency >= encoded).all()
+
+
+def test_sharded_reranking_is_byte_identical(tmp_path, tiny_models, corpus_file, queries_file):
     docids = pd.read_parquet(corpus_file)["docid"].tolist()
-    queries = pd.DataFrame({"qid": [3, 5, 8, 13, 21], "query": ["red shoe", "usb cable",
-                                                               "lamp", "dog toy", "mug"]})
+    queries = trec.read_queries(queries_file)
     trec.write_tsv(queries, tmp_path / "queries.tsv")
     rng = np.random.default_rng(0)
     ranked = [list(rng.choice(docids, 12, replace=False)) for _ in range(len(queries))]
@@ -204,9 +278,11 @@ def test_one_shard_adds_no_jobs(tmp_path, tiny_models):
 def test_gpu_requested_for_model_rules_only_under_cuda(tmp_path, tiny_models, device, gpu):
     _config(tmp_path / "config.yaml", tiny_models, 2, device)
     res = _resources(_snakemake(tmp_path, "-n", "--cores", "4"))
-    for rule in ("encode", "dense", "rerank"):
+    for rule in ("encode", "rerank"):
         (line,) = res[rule]
         assert f"gpu={gpu}" in line and "cpus_per_task=4" in line, (rule, line)
+    (line,) = res["dense"]  # searches with the encode step's query vectors: no model
+    assert "gpu=" not in line and "cpus_per_task=4" in line, line
     for rule in ("sample", "corpus", "index", "evaluate", "merge_embeddings"):
         assert all("gpu=" not in line for line in res[rule]), rule
 
@@ -222,7 +298,9 @@ def test_slurm_profile_sizes_jobs(tmp_path, tiny_models):
 
 @pytest.mark.slow
 def test_sharded_workflow_matches_unsharded(tmp_path, tiny_models):
-    targets = ["results/shards/seed42/embeddings/bi.npy", "results/shards/seed42/runs/ce.tsv",
+    targets = ["results/shards/seed42/embeddings/bi.npy",
+               "results/shards/seed42/embeddings/bi.queries.npy",
+               "results/shards/seed42/runs/bi.tsv", "results/shards/seed42/runs/ce.tsv",
                "results/shards/seed42/latency/ce.tsv"]
     runs = {}
     for shards in (1, 2):
@@ -232,9 +310,9 @@ def test_sharded_workflow_matches_unsharded(tmp_path, tiny_models):
         # One thread per model job in both runs, so that the two shards run side by side.
         _snakemake(work, "--cores", "2", "--set-threads", "encode=1", "rerank=1", "--", *targets)
         runs[shards] = work
-    for target in targets[:2]:
+    for target in targets[:4]:
         assert (runs[1] / target).read_bytes() == (runs[2] / target).read_bytes(), target
-    latency = [pd.read_csv(runs[n] / targets[2], sep="\t") for n in (1, 2)]
+    latency = [pd.read_csv(runs[n] / targets[4], sep="\t") for n in (1, 2)]
     assert latency[0]["qid"].tolist() == latency[1]["qid"].tolist()
     assert not list((runs[2] / "results/shards/seed42").rglob("*.shard*")), "parts left"
     assert (runs[2] / "results/shards/logs/seed42/encode_bi.shard1of2.log").exists()

@@ -113,10 +113,12 @@ def test_no_edit_nothing_to_do(demo_run, tmp_path):
     assert _plan(work, config, tmp_path) == set()
 
 
-def test_dense_model_edit_reruns_only_its_branch(demo_run, tmp_path):
+@pytest.mark.parametrize("key, value", [("document_prefix", "doc: "), ("query_prefix", ""),
+                                        ("max_length", 64)])
+def test_dense_model_edit_reruns_only_its_branch(demo_run, tmp_path, key, value):
     work, config, _ = demo_run
     config = json.loads(json.dumps(config))
-    config["models"][0]["document_prefix"] = "doc: "
+    config["models"][0][key] = value
     jobs = _plan(work, config, tmp_path)
     assert {(r, w) for r, w in jobs if r not in AGGREGATES} == {
         ("encode", "seed=1, model=tiny"), ("index", "seed=1, model=tiny"),
@@ -126,12 +128,16 @@ def test_dense_model_edit_reruns_only_its_branch(demo_run, tmp_path):
     assert {r for r, _ in jobs} >= AGGREGATES - {"provenance"}
 
 
-def test_query_prefix_edit_does_not_reencode(demo_run, tmp_path):
+def test_dense_search_edit_reruns_only_the_search(demo_run, tmp_path):
+    """The queries are encoded with the corpus, so a search setting (k) reruns no encoding."""
     work, config, _ = demo_run
     config = json.loads(json.dumps(config))
-    config["models"][0]["query_prefix"] = ""
-    rules = {r for r, _ in _plan(work, config, tmp_path)}
-    assert "encode" not in rules and "index" not in rules and "dense" in rules
+    config["approaches"][0]["k"] = 50
+    jobs = _plan(work, config, tmp_path)
+    assert {(r, w) for r, w in jobs if r not in AGGREGATES} == {
+        ("dense", "seed=1, approach=dense"), ("fusion", "seed=1, approach=hybrid"),
+        ("rerank", "seed=1, approach=rerank"), ("evaluate", "seed=1, approach=dense"),
+        ("evaluate", "seed=1, approach=hybrid"), ("evaluate", "seed=1, approach=rerank")}
 
 
 def test_added_seed_reruns_only_its_branch(demo_run, tmp_path):

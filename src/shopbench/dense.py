@@ -1,4 +1,4 @@
-"""Dense retrieval: encode a corpus, build a FAISS inner-product index, search it.
+"""Dense retrieval: encode a corpus and the queries, build a FAISS inner-product index, search it.
 
 Embeddings are L2-normalised float32, so inner product is cosine similarity. Search returns the
 top ``k`` by score, ties broken by docid ascending (the FAISS depth grows until no tie straddles
@@ -71,10 +71,22 @@ def _search_one(index, qvec: np.ndarray, docids: np.ndarray, k: int):
     return idx[order], top
 
 
-def search(model, index, docids: np.ndarray, queries: list[str], k: int, prefix: str = "",
+def encode_queries(model, queries: list[str], prefix: str = "") -> tuple[np.ndarray, list[float]]:
+    """Normalised float32 embeddings of ``prefix + query``, one query at a time as at serving
+    time, and each query's encoding seconds (the first part of its latency)."""
+    vecs, seconds = [], []
+    for query in queries:
+        start = time.perf_counter()
+        vecs.append(encode(model, [query], prefix=prefix, batch_size=1)[0])
+        seconds.append(time.perf_counter() - start)
+    emb = np.stack(vecs) if vecs else np.zeros((0, 0), dtype=np.float32)
+    return np.ascontiguousarray(emb, dtype=np.float32), seconds
+
+
+def search(index, docids: np.ndarray, query_embeddings: np.ndarray, k: int,
            candidates: list[np.ndarray] | None = None, embeddings: np.ndarray | None = None,
            ef_search: int | None = None):
-    """Top-``k`` (docids, scores) per query, and per-query latency (encode + search) in seconds.
+    """Top-``k`` (docids, scores) per query embedding, and per-query search seconds.
 
     With ``candidates`` (task1-rerank) each query is scored against its own candidates only,
     by exact inner product with ``embeddings``. ``ef_search`` applies to HNSW indexes.
@@ -82,9 +94,9 @@ def search(model, index, docids: np.ndarray, queries: list[str], k: int, prefix:
     if index is not None:
         set_ef_search(index, ef_search)
     ranked, scores, latency = [], [], []
-    for i, query in enumerate(queries):
+    for i in range(len(query_embeddings)):
         start = time.perf_counter()
-        qvec = encode(model, [query], prefix=prefix, batch_size=1)
+        qvec = query_embeddings[i:i + 1]
         if candidates is not None:
             idx = candidates[i]
             sc = embeddings[idx] @ qvec[0]

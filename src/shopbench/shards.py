@@ -7,6 +7,11 @@ the same texts whatever the number of shards, so every embedding is computed fro
 padded batch and the merged matrix is byte-identical to the unsharded one (on CPU). Sorting by
 length keeps padding low, as sentence-transformers does within one ``encode`` call.
 
+Queries. The encode step also embeds the queries (one at a time, as at serving time), so that
+dense search needs no model. Shard ``i`` of ``n`` embeds contiguous part ``i`` of the queries
+(in queries-file order); each query's vector does not depend on the others, so the merged
+matrix is the unsharded one.
+
 Reranking. Each query is reranked on its own, so query shards (contiguous ranges of the sorted
 query ids) merge, by concatenation, into the unsharded run file.
 
@@ -62,35 +67,37 @@ def encode_part(encode_batch, texts: Sequence[str], batch_size: int, shard: int 
     return np.concatenate(batches), np.concatenate(emb).astype(np.float32, copy=False)
 
 
-def assemble(parts: Sequence[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    """The corpus-ordered matrix from (rows, embeddings) parts that together cover every row."""
-    parts = [(rows, emb) for rows, emb in parts if len(rows)]
+def assemble(parts: Sequence[tuple[np.ndarray, np.ndarray]], what: str = "embedding") -> np.ndarray:
+    """The row-ordered array from (rows, values) parts that together cover every row."""
+    parts = [(rows, values) for rows, values in parts if len(rows)]
     if not parts:
-        raise ShopbenchError("no embeddings to merge: every shard is empty")
+        raise ShopbenchError(f"no {what}s to merge: every shard is empty")
     rows = np.concatenate([r for r, _ in parts])
     n = len(rows)
     if not np.array_equal(np.sort(rows), np.arange(n)):
-        raise ShopbenchError(f"embedding shards do not cover rows 0..{n - 1} exactly once; "
+        raise ShopbenchError(f"{what} shards do not cover rows 0..{n - 1} exactly once; "
                              f"delete the shard files and rerun")
-    out = np.empty((n, parts[0][1].shape[1]), dtype=np.float32)
-    for r, e in parts:
-        out[r] = e
+    first = parts[0][1]
+    out = np.empty((n,) + first.shape[1:], dtype=first.dtype)
+    for r, values in parts:
+        out[r] = values
     return out
 
 
-def save_part(rows: np.ndarray, emb: np.ndarray, path: str) -> None:
+PART_KEYS = ("rows", "embeddings", "query_rows", "query_embeddings", "query_seconds")
+
+
+def save_part(path: str, **arrays: np.ndarray) -> None:
+    """One encode shard's arrays (``PART_KEYS``) in one .npz file."""
+    if sorted(arrays) != sorted(PART_KEYS):
+        raise ValueError(f"a part holds exactly {PART_KEYS}, not {sorted(arrays)}")
     with atomic_path(path) as tmp, open(tmp, "wb") as out:
-        np.savez(out, rows=rows, embeddings=emb)
+        np.savez(out, **arrays)
 
 
-def load_part(path: str) -> tuple[np.ndarray, np.ndarray]:
+def load_part(path: str) -> dict[str, np.ndarray]:
     with np.load(path) as part:
-        return part["rows"], part["embeddings"]
-
-
-def save_matrix(emb: np.ndarray, path: str) -> None:
-    with atomic_path(path) as tmp, open(tmp, "wb") as out:
-        np.save(out, emb)
+        return {key: part[key] for key in PART_KEYS}
 
 
 def concat_files(files: Sequence[str], out: str, header: bool = False) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 from . import data as D
 from . import text as T
 from . import trec
+from .errors import ShopbenchError
 from .files import atomic_outputs, atomic_path, write_frame, write_text_atomic
 
 log = logging.getLogger("shopbench")
@@ -65,37 +66,69 @@ def corpus(examples: str, products: str, sample_file: str, corpus_out: str,
 
 
 # -- index ----------------------------------------------------------------------------------
-def encode(corpus_file: str, embeddings_out: str, *, path: str, name: str,
-           document_prefix: str, batch_size: int, max_length: int, device: str,
-           threads: int = 1, shard: int = 0, shards: int = 1) -> None:
-    """Encode the corpus in the batches of shopbench.shards.batch_plan.
+def encode(corpus_file: str, queries_file: str, *, path: str, name: str,
+           document_prefix: str, query_prefix: str, batch_size: int, max_length: int,
+           device: str, threads: int = 1, shard: int = 0, shards: int = 1,
+           embeddings_out: str | None = None, queries_out: str | None = None,
+           seconds_out: str | None = None, part_out: str | None = None) -> None:
+    """Encode the corpus (in the batches of shopbench.shards.batch_plan) and the queries.
 
-    ``shards == 1``: writes the corpus-ordered matrix (.npy). Otherwise writes part ``shard``
-    (rows and embeddings, .npz) for merge_embeddings.
+    Queries are encoded one at a time, as at serving time, and each one's seconds recorded: the
+    encoding part of the dense approaches' latency. ``shards == 1``: writes the corpus-ordered
+    matrix (``embeddings_out``, .npy), the queries-file-ordered matrix (``queries_out``, .npy)
+    and the seconds (``seconds_out``, qid/seconds TSV). Otherwise writes part ``shard``
+    (``part_out``, .npz) for merge_embeddings.
     """
     from . import dense, models
     from . import shards as S
 
     models.set_threads(threads)
     texts = pd.read_parquet(corpus_file, columns=["text"])["text"].tolist()
+    queries = trec.read_queries(queries_file)
     model = models.load_bi_encoder(path, name, device, max_length)
     rows, emb = S.encode_part(lambda batch: dense.encode(model, batch, document_prefix,
                                                          batch_size),
                               texts, batch_size, shard, shards)
     log.info("encoded %d of %d products with %s: %s", len(rows), len(texts), name, emb.shape)
+    start, stop = S.shard_bounds(len(queries), shard, shards)
+    qemb, seconds = dense.encode_queries(model, queries["query"].iloc[start:stop].tolist(),
+                                         query_prefix)
+    log.info("encoded queries %d-%d of %d, one at a time: median %.1f ms", start, stop - 1,
+             len(queries), 1000 * float(np.median(seconds)) if seconds else float("nan"))
     if shards == 1:
-        S.save_matrix(S.assemble([(rows, emb)]), embeddings_out)
+        _write_embeddings(S.assemble([(rows, emb)]), qemb, queries["qid"], seconds,
+                          embeddings_out, queries_out, seconds_out)
     else:
-        S.save_part(rows, emb, embeddings_out)
+        S.save_part(part_out, rows=rows, embeddings=emb,
+                    query_rows=np.arange(start, stop, dtype=np.int64), query_embeddings=qemb,
+                    query_seconds=np.asarray(seconds, dtype=np.float64))
 
 
-def merge_embeddings(part_files: list[str], embeddings_out: str) -> None:
-    """The corpus-ordered matrix from the parts written by encode(shards > 1)."""
+def _write_embeddings(emb, qemb, qids, seconds, embeddings_out, queries_out, seconds_out):
+    with atomic_outputs(embeddings_out, queries_out, seconds_out) as (e_tmp, q_tmp, s_tmp):
+        np.save(e_tmp, emb)
+        np.save(q_tmp, qemb)
+        trec.write_tsv(pd.DataFrame({"qid": list(qids), "seconds": list(seconds)}), s_tmp)
+
+
+def merge_embeddings(part_files: list[str], queries_file: str, embeddings_out: str,
+                     queries_out: str, seconds_out: str) -> None:
+    """The corpus and query matrices (and query seconds) from the parts of encode(shards > 1)."""
     from . import shards as S
 
-    emb = S.assemble([S.load_part(p) for p in part_files])
-    log.info("merged %d shards: %s", len(part_files), emb.shape)
-    S.save_matrix(emb, embeddings_out)
+    parts = [S.load_part(p) for p in part_files]
+    emb = S.assemble([(p["rows"], p["embeddings"]) for p in parts])
+    qemb = S.assemble([(p["query_rows"], p["query_embeddings"]) for p in parts],
+                      "query embedding")
+    seconds = S.assemble([(p["query_rows"], p["query_seconds"]) for p in parts],
+                         "query seconds")
+    qids = trec.read_queries(queries_file)["qid"]
+    if len(qids) != len(qemb):
+        raise ShopbenchError(f"{len(qemb)} query embeddings in the shards for {len(qids)} "
+                             f"queries in {queries_file}; delete the shard files and rerun")
+    log.info("merged %d shards: %s corpus, %s queries", len(part_files), emb.shape, qemb.shape)
+    _write_embeddings(emb, qemb, qids, seconds.tolist(), embeddings_out, queries_out,
+                      seconds_out)
 
 
 def index(embeddings_file: str, index_out: str, *, index: str = "flat",
@@ -129,22 +162,30 @@ def _write_outputs(qids, ranked, scores, latency, tag, run_out, latency_out):
         trec.write_tsv(pd.DataFrame({"qid": list(qids), "seconds": latency}), latency_tmp)
 
 
-def dense_run(index_file: str, embeddings_file: str, corpus_file: str, queries_file: str,
-              candidates_file: str, run_out: str, latency_out: str, *, approach: str,
-              path: str, model: str, query_prefix: str, max_length: int, k: int, device: str,
+def dense_run(index_file: str, embeddings_file: str, query_embeddings_file: str,
+              query_seconds_file: str, corpus_file: str, queries_file: str,
+              candidates_file: str, run_out: str, latency_out: str, *, approach: str, k: int,
               threads: int = 1, ef_search: int | None = None) -> None:
+    """Search the index with the query embeddings of the encode step: no model, no torch.
+
+    A query's latency is its encoding seconds (encode step) plus its search seconds.
+    """
     import faiss
 
-    from . import dense, models
+    from . import dense
 
-    models.set_threads(threads)
+    faiss.omp_set_num_threads(int(threads))
     docids = pd.read_parquet(corpus_file, columns=["docid"])["docid"].to_numpy()
     queries, cands = _queries_and_candidates(queries_file, candidates_file, docids)
-    encoder = models.load_bi_encoder(path, model, device, max_length)
+    qemb = np.load(query_embeddings_file)
+    encoded = pd.read_csv(query_seconds_file, sep="\t", dtype={"qid": "int64"})
+    if encoded["qid"].tolist() != queries["qid"].tolist() or len(qemb) != len(queries):
+        raise ShopbenchError(f"{query_embeddings_file} does not hold the queries of "
+                             f"{queries_file} in order; delete it and rerun")
     emb = np.load(embeddings_file) if cands is not None else None
-    ranked, scores, latency = dense.search(
-        encoder, faiss.read_index(index_file), docids, queries["query"].tolist(), k,
-        query_prefix, cands, emb, ef_search)
+    index = faiss.read_index(index_file) if cands is None else None
+    ranked, scores, search_seconds = dense.search(index, docids, qemb, k, cands, emb, ef_search)
+    latency = (encoded["seconds"].to_numpy() + np.asarray(search_seconds)).tolist()
     _write_outputs(queries["qid"], ranked, scores, latency, approach, run_out, latency_out)
 
 

@@ -34,6 +34,19 @@ def parts(path, ext=None):
     return expand(part(path, ext), shard=range(SHARDS), allow_missing=True)
 
 
+def encode_outputs():
+    """The encode rule's outputs: the model's corpus and query matrices and the queries'
+    encoding seconds, or (shards > 1) one temporary part that merge_embeddings joins."""
+    final = {
+        "embeddings": seed_dir("embeddings/{model}.npy"),
+        "queries": seed_dir("embeddings/{model}.queries.npy"),
+        "seconds": seed_dir("latency/queries/{model}.tsv"),
+    }
+    if SHARDS == 1:
+        return final
+    return {"part": part_output(final["embeddings"], ".npz")}
+
+
 def shard_of(wildcards):
     """0-based shard of a job (0 with shards: 1)."""
     return int(wildcards.get("shard", 0))

@@ -1,14 +1,18 @@
-# Dense indexing: per-model embeddings and FAISS index, shared by every approach using the model.
+# Dense indexing: per-model embeddings (corpus and queries) and FAISS index, shared by every
+# approach using the model. The queries are encoded here, in the job that loads the model, so
+# dense search needs no model: a k or efSearch change reruns only the search.
 
 
 rule encode:
     input:
         corpus=seed_dir("corpus.parquet"),
+        queries=seed_dir("queries.tsv"),
     output:
-        embeddings=part_output(seed_dir("embeddings/{model}.npy"), ".npz"),
+        **encode_outputs(),
     params:
         path=lambda w: MODELS[w.model]["path"],
         document_prefix=lambda w: MODELS[w.model]["document_prefix"],
+        query_prefix=lambda w: MODELS[w.model]["query_prefix"],
         batch_size=lambda w: MODELS[w.model]["batch_size"],
         max_length=lambda w: MODELS[w.model]["max_length"],
         device=config["device"],

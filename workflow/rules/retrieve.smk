@@ -5,6 +5,10 @@ rule dense:
     input:
         index=lambda w: f"{R}/seed{w.seed}/index/{model_of(w)['name']}.faiss",
         embeddings=lambda w: f"{R}/seed{w.seed}/embeddings/{model_of(w)['name']}.npy",
+        query_embeddings=lambda w: (
+            f"{R}/seed{w.seed}/embeddings/{model_of(w)['name']}.queries.npy"
+        ),
+        query_seconds=lambda w: f"{R}/seed{w.seed}/latency/queries/{model_of(w)['name']}.tsv",
         corpus=seed_dir("corpus.parquet"),
         queries=seed_dir("queries.tsv"),
         candidates=seed_dir("candidates.tsv"),
@@ -14,18 +18,12 @@ rule dense:
     wildcard_constraints:
         approach=names_of("dense"),
     params:
-        model=lambda w: model_of(w)["name"],
-        path=lambda w: model_of(w)["path"],
-        query_prefix=lambda w: model_of(w)["query_prefix"],
-        max_length=lambda w: model_of(w)["max_length"],
         k=lambda w: APPROACHES[w.approach]["k"],
         ef_search=lambda w: (
             model_of(w)["ef_search"] if model_of(w)["index"] == "hnsw" else None
         ),
-        device=config["device"],
     threads: 4
     resources:
-        gpu=GPUS,
         cpus_per_task=lambda wildcards, threads: threads,
     log:
         f"{R}/logs/seed{{seed}}/run_{{approach}}.log",

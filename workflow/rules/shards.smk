@@ -5,9 +5,12 @@ if SHARDS > 1:
 
     rule merge_embeddings:
         input:
-            parts(seed_dir("embeddings/{model}.npy"), ".npz"),
+            parts=parts(seed_dir("embeddings/{model}.npy"), ".npz"),
+            queries=seed_dir("queries.tsv"),
         output:
             embeddings=seed_dir("embeddings/{model}.npy"),
+            queries=seed_dir("embeddings/{model}.queries.npy"),
+            seconds=seed_dir("latency/queries/{model}.tsv"),
         log:
             f"{R}/logs/seed{{seed}}/merge_embeddings_{{model}}.log",
         conda:

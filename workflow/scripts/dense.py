@@ -4,7 +4,9 @@ from shopbench import steps
 from shopbench.logs import step_logging
 
 with step_logging(snakemake.log):
-    steps.dense_run(snakemake.input.index, snakemake.input.embeddings, snakemake.input.corpus,
-                    snakemake.input.queries, snakemake.input.candidates, snakemake.output.run,
-                    snakemake.output.latency, approach=snakemake.wildcards.approach,
-                    threads=snakemake.threads, **snakemake.params)
+    steps.dense_run(snakemake.input.index, snakemake.input.embeddings,
+                    snakemake.input.query_embeddings, snakemake.input.query_seconds,
+                    snakemake.input.corpus, snakemake.input.queries, snakemake.input.candidates,
+                    snakemake.output.run, snakemake.output.latency,
+                    approach=snakemake.wildcards.approach, threads=snakemake.threads,
+                    **snakemake.params)

@@ -4,5 +4,7 @@ from shopbench import steps
 from shopbench.logs import step_logging
 
 with step_logging(snakemake.log):
-    steps.encode(snakemake.input.corpus, snakemake.output.embeddings,
-                 name=snakemake.wildcards.model, threads=snakemake.threads, **snakemake.params)
+    steps.encode(snakemake.input.corpus, snakemake.input.queries,
+                 name=snakemake.wildcards.model, threads=snakemake.threads,
+                 **{f"{key}_out": path for key, path in snakemake.output.items()},
+                 **snakemake.params)

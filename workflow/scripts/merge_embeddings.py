@@ -4,4 +4,6 @@ from shopbench import steps
 from shopbench.logs import step_logging
 
 with step_logging(snakemake.log):
-    steps.merge_embeddings(list(snakemake.input), snakemake.output.embeddings)
+    steps.merge_embeddings(list(snakemake.input.parts), snakemake.input.queries,
+                           snakemake.output.embeddings, snakemake.output.queries,
+                           snakemake.output.seconds)
