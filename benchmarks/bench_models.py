@@ -89,9 +89,8 @@ def bench_encode(texts: list[str], batch_size: int, max_length: int, repeats: in
 
 
 def query_encode_rate(model, queries: list[str], repeats: int) -> float:
-    """Queries/s encoded one at a time, as the dense step does (for its latency)."""
-    seconds, _, _ = common.median_time(
-        lambda: [dense.encode(model, [q], "", 1) for q in queries], repeats)
+    """Queries/s encoded one at a time, as the encode step does (for the dense latency)."""
+    seconds, _, _ = common.median_time(lambda: dense.encode_queries(model, queries), repeats)
     return len(queries) / seconds
 
 
