@@ -228,14 +228,14 @@ check_sbatch() {  # check_sbatch DIR: every cluster job has a plugin log and an 
 compare() {  # compare LOCAL_RESULTS SLURM_RESULTS
     local a=$1 b=$2 n=0 f
     for f in seed42/qrels.tsv seed42/queries.tsv seed42/corpus.parquet \
-        seed42/embeddings/minilm.npy seed42/runs/minilm.tsv seed42/runs/bm25.tsv \
-        seed42/runs/hybrid.tsv seed42/runs/rerank.tsv metrics.csv summary.csv \
-        significance.csv per_query.csv; do
+        seed42/embeddings/minilm.npy seed42/embeddings/minilm.queries.npy \
+        seed42/runs/minilm.tsv seed42/runs/bm25.tsv seed42/runs/hybrid.tsv seed42/runs/rerank.tsv \
+        metrics.csv summary.csv significance.csv per_query.csv; do
         [ -s "$a/$f" ] || die "local run lacks $f"
         cmp -s "$a/$f" "$b/$f" || die "$f differs between the local and the SLURM run"
         n=$((n + 1))
     done
-    say "byte-identical: $n files (qrels, corpus, embeddings, 4 runs, metric tables)"
+    say "byte-identical: $n files (qrels, corpus, corpus and query embeddings, 4 runs, metric tables)"
     if find "$b/seed42" -name '*.shard*' | grep -q .; then
         die "shard parts left behind"
     fi
