@@ -148,6 +148,35 @@ def test_sharded_encoding_is_byte_identical(tmp_path, tiny_models, corpus_file, 
     assert seconds["qid"].tolist() == [3, 5, 8, 13, 21]
 
 
+def test_stale_query_embeddings_are_rejected(tmp_path, tiny_models, corpus_file, queries_file):
+    """Query vectors that do not match the queries file (a stale or foreign file, a missing
+    shard) stop the step with what to delete, and write nothing."""
+    outs = _encode(corpus_file, queries_file, tiny_models["bi"], tmp_path)
+    steps.index(str(outs["embeddings_out"]), str(tmp_path / "flat.faiss"))
+    cands = tmp_path / "candidates.tsv"
+    cands.write_text("qid\tdocid\n")
+    other = tmp_path / "other.tsv"
+    trec.write_tsv(trec.read_queries(queries_file).iloc[::-1], other)
+    with pytest.raises(ShopbenchError, match=r"q\.npy does not hold the queries of .*other\.tsv "
+                                             r"in order; delete it and rerun"):
+        steps.dense_run(str(tmp_path / "flat.faiss"), str(outs["embeddings_out"]),
+                        str(outs["queries_out"]), str(outs["seconds_out"]), str(corpus_file),
+                        str(other), str(cands), str(tmp_path / "run.tsv"),
+                        str(tmp_path / "lat.tsv"), approach="bi", k=10)
+    parts = [_encode(corpus_file, queries_file, tiny_models["bi"], tmp_path, i, 3)["part_out"]
+             for i in range(3)]
+    merged = [str(tmp_path / n) for n in ("m.npy", "mq.npy", "mq.tsv")]
+    with pytest.raises(ShopbenchError, match="embedding shards do not cover rows 0..35 exactly "
+                                             "once; delete the shard files and rerun"):
+        steps.merge_embeddings([str(parts[0]), str(parts[2])], str(queries_file), *merged)
+    with pytest.raises(ShopbenchError, match=r"5 query embeddings in the shards for 4 queries"):
+        fewer = tmp_path / "fewer.tsv"
+        trec.write_tsv(trec.read_queries(queries_file).head(4), fewer)
+        steps.merge_embeddings([str(p) for p in parts], str(fewer), *merged)
+    assert not [p for p in tmp_path.iterdir() if p.name in ("run.tsv", "lat.tsv", "m.npy",
+                                                            "mq.npy", "mq.tsv")]
+
+
 def test_dense_search_needs_no_model(tmp_path, tiny_models, corpus_file, queries_file):
     """dense_run searches with the encode step's query vectors, without importing torch; its
     ranking is the exact one of those vectors and its latency includes their encoding."""
