@@ -48,7 +48,7 @@ def esci_vectors() -> tuple[np.ndarray, np.ndarray]:
         from shopbench import data, models
         from shopbench.text import product_text
 
-        slice_dir = common.REPO.parent / "shared" / "data" / "esci-us-150q"
+        slice_dir = common.REPO / "data" / "esci-us-150q"
         products = data.read_products(slice_dir / "shopping_queries_dataset_products.parquet")
         examples = data.read_examples(slice_dir / "shopping_queries_dataset_examples.parquet")
         fields = ["product_title", "product_brand", "product_bullet_point",

@@ -9,7 +9,7 @@ In one process, alternating, ``--repeats`` rounds on the same texts and pairs:
   512 tokens;
 * a one-run sweep of batch sizes for both (on CPU small batches are faster);
 * the seed-scale rerank (at batch size 8 by default): the notebook's sample (seed 42, 50
-  queries, 500 rows; the real ESCI slice when ``../shared/data/esci-us-150q`` exists, else the
+  queries, 500 rows; the real ESCI slice in ``data/esci-us-150q``, else the
   synthetic catalogue), top 50 of each query by BM25, reranked by ``shopbench.rerank.rerank``
   (the notebook took 302 s).
 
@@ -34,7 +34,7 @@ import synth
 from shopbench import bm25, dense, models, rerank, steps, trec
 from shopbench import shards as S
 
-SLICE = common.REPO.parent / "shared" / "data" / "esci-us-150q"
+SLICE = common.REPO / "data" / "esci-us-150q"
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 

@@ -4,7 +4,7 @@ Reads the figures the other benchmarks wrote to ``benchmarks/out/`` (run them fi
 scales each measured part to the full set: products encoded once per model, then every query.
 Scaling rules: flat search and BM25 scoring grow linearly with the catalogue; HNSW search with
 its logarithm and HNSW construction with ``n log n``. GPU columns use the reference figures of
-an NVIDIA H200 listed in ``../shared/anchors.md`` (measured outside shopbench) unless
+an NVIDIA H200 (reference figures measured outside shopbench) unless
 ``benchmarks/out/gpu.json`` holds shopbench's own GPU run.
 
     python benchmarks/project.py

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data" / "esci-us-150q"
+SLICE = REPO / "data" / "esci-us-150q"
 DEMO = REPO / "data" / "demo"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -77,7 +77,6 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="session")
-def shared_data() -> Path:
-    if not (SHARED / "shopping_queries_dataset_examples.parquet").exists():
-        pytest.skip("../shared/data/esci-us-150q is absent")
-    return SHARED
+def esci_slice() -> Path:
+    """The real ESCI slice committed in data/esci-us-150q (150 US queries)."""
+    return SLICE

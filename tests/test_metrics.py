@@ -13,10 +13,10 @@ FIELDS = ["product_title", "product_brand", "product_bullet_point", "product_des
 
 
 @pytest.fixture(scope="module")
-def real_runs(shared_data):
+def real_runs(esci_slice):
     """BM25 runs over the judged pool of 40 real queries, at two depths, plus qrels."""
-    ex = D.read_examples(shared_data / "shopping_queries_dataset_examples.parquet")
-    prods = D.read_products(shared_data / "shopping_queries_dataset_products.parquet")
+    ex = D.read_examples(esci_slice / "shopping_queries_dataset_examples.parquet")
+    prods = D.read_products(esci_slice / "shopping_queries_dataset_products.parquet")
     sample = D.sample_examples(D.filter_examples(ex, "us", ["E"]), 40, 10_000, 3)
     queries = D.queries_of(sample)
     judged = D.judgments_for(ex, queries["qid"], "us")

@@ -31,8 +31,8 @@ def notebook_text(sample, products):
 
 
 @pytest.mark.parametrize("seed", [42, 7])
-def test_sample_equals_notebook_on_real_slice(shared_data, seed):
-    examples = D.read_examples(shared_data / "shopping_queries_dataset_examples.parquet")
+def test_sample_equals_notebook_on_real_slice(esci_slice, seed):
+    examples = D.read_examples(esci_slice / "shopping_queries_dataset_examples.parquet")
     expected = notebook_sample(examples, seed=seed)
     filtered = D.filter_examples(examples, "us", ["E"])
     got = D.sample_examples(filtered, 50, 500, seed)
@@ -40,17 +40,17 @@ def test_sample_equals_notebook_on_real_slice(shared_data, seed):
     assert got.index.tolist() == expected.index.tolist()
 
 
-def test_sampling_leaves_global_numpy_state_alone(shared_data):
-    examples = D.read_examples(shared_data / "shopping_queries_dataset_examples.parquet")
+def test_sampling_leaves_global_numpy_state_alone(esci_slice):
+    examples = D.read_examples(esci_slice / "shopping_queries_dataset_examples.parquet")
     np.random.seed(123)
     before = np.random.get_state()[1].copy()
     D.sample_examples(D.filter_examples(examples, "us", ["E"]), 10, 50, 42)
     assert np.array_equal(np.random.get_state()[1], before)
 
 
-def test_product_text_equals_notebook_on_real_slice(shared_data):
-    examples = D.read_examples(shared_data / "shopping_queries_dataset_examples.parquet")
-    products = D.read_products(shared_data / "shopping_queries_dataset_products.parquet")
+def test_product_text_equals_notebook_on_real_slice(esci_slice):
+    examples = D.read_examples(esci_slice / "shopping_queries_dataset_examples.parquet")
+    products = D.read_products(esci_slice / "shopping_queries_dataset_products.parquet")
     sample = notebook_sample(examples)
     expected = notebook_text(sample, products)
     fields = ["product_title", "product_brand", "product_bullet_point", "product_description"]

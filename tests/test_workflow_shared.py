@@ -16,15 +16,15 @@ pytestmark = pytest.mark.slow
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def notebook_minilm_metrics(shared_data) -> pd.DataFrame:
+def notebook_minilm_metrics(esci_slice) -> pd.DataFrame:
     """The notebook's baseline evaluation (cells 4-6), per query."""
     import faiss
     from sentence_transformers import SentenceTransformer
 
     from shopbench.models import resolve_model
 
-    examples = pd.read_parquet(shared_data / "shopping_queries_dataset_examples.parquet")
-    products = pd.read_parquet(shared_data / "shopping_queries_dataset_products.parquet")
+    examples = pd.read_parquet(esci_slice / "shopping_queries_dataset_examples.parquet")
+    products = pd.read_parquet(esci_slice / "shopping_queries_dataset_products.parquet")
     sample = notebook_sample(examples)
     prod = notebook_text(sample, products)
     model = SentenceTransformer(resolve_model(MINILM), device="cpu")
@@ -44,11 +44,11 @@ def notebook_minilm_metrics(shared_data) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("qid").sort_index()
 
 
-def test_notebook_experiment_on_real_slice(shared_data, tmp_path):
+def test_notebook_experiment_on_real_slice(esci_slice, tmp_path):
     config = {
         "name": "real",
-        "data": {"examples": str(shared_data / "shopping_queries_dataset_examples.parquet"),
-                 "products": str(shared_data / "shopping_queries_dataset_products.parquet")},
+        "data": {"examples": str(esci_slice / "shopping_queries_dataset_examples.parquet"),
+                 "products": str(esci_slice / "shopping_queries_dataset_products.parquet")},
         "sampling": {"locale": "us", "labels": ["E"], "n_queries": 50, "n_rows": 500},
         "protocol": "seed",
         "seeds": [42],
@@ -72,7 +72,7 @@ def test_notebook_experiment_on_real_slice(shared_data, tmp_path):
     assert metrics.loc["minilm", "n_queries"] == qrels[0].nunique()
 
     ours = pd.read_csv(seed / "eval" / "minilm.tsv", sep="\t").set_index("qid").sort_index()
-    notebook = notebook_minilm_metrics(shared_data)
+    notebook = notebook_minilm_metrics(esci_slice)
     assert ours.index.tolist() == notebook.index.tolist()
     for col in ["hits@1", "hits@10", "mrr"]:
         np.testing.assert_allclose(ours[col].to_numpy(), notebook[col].to_numpy(), atol=1e-9)
