@@ -11,8 +11,11 @@ from .trec import top_k
 
 
 def rerank(model, run: pd.DataFrame, queries: dict[int, str], texts: dict[str, str],
-           depth: int = 50, batch_size: int = 32):
-    """Rescore each query's top ``depth`` docs; returns qids, docids, scores, latency (s)."""
+           depth: int = 50, batch_size: int = 32, progress=None):
+    """Rescore each query's top ``depth`` docs; returns qids, docids, scores, latency (s).
+
+    ``progress(n)``, when given, is called with the number of pairs after each query.
+    """
     qids, ranked, scores, latency = [], [], [], []
     for qid, group in run.groupby("qid", sort=True):
         docs = group.sort_values("rank").head(depth)["docid"].to_numpy()
@@ -25,4 +28,6 @@ def rerank(model, run: pd.DataFrame, queries: dict[int, str], texts: dict[str, s
         qids.append(qid)
         ranked.append(docs[order].tolist())
         scores.append(top)
+        if progress is not None:
+            progress(len(docs))
     return qids, ranked, scores, latency

@@ -50,10 +50,11 @@ def batch_plan(texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
 
 
 def encode_part(encode_batch, texts: Sequence[str], batch_size: int, shard: int = 0,
-                shards: int = 1) -> tuple[np.ndarray, np.ndarray]:
+                shards: int = 1, progress=None) -> tuple[np.ndarray, np.ndarray]:
     """Rows and embeddings of shard ``shard`` of ``shards`` of the batch plan.
 
     ``encode_batch(list_of_texts) -> 2-D float32 array`` encodes one batch in one forward pass.
+    ``progress(n)``, when given, is called with the number of texts after each batch.
     """
     plan = batch_plan(texts, batch_size)
     start, stop = shard_bounds(len(plan), shard, shards)
@@ -63,7 +64,11 @@ def encode_part(encode_batch, texts: Sequence[str], batch_size: int, shard: int 
                     len(plan), shards)
         return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
     log.info("shard %d of %d: batches %d-%d of %d", shard, shards, start, stop - 1, len(plan))
-    emb = [encode_batch([texts[i] for i in rows]) for rows in batches]
+    emb = []
+    for rows in batches:
+        emb.append(encode_batch([texts[i] for i in rows]))
+        if progress is not None:
+            progress(len(rows))
     return np.concatenate(batches), np.concatenate(emb).astype(np.float32, copy=False)
 
 
