@@ -193,6 +193,26 @@ def dependencies(approach: dict) -> list[str]:
     return []
 
 
+def critical_path(config: dict) -> dict[str, set[str]]:
+    """The approaches and models a rerank approach depends on (itself included, transitively):
+    ``{"approaches": names, "models": names}``. Rerankers are the longest chains of a run."""
+    approaches = {a["name"]: a for a in config["approaches"]}
+    names: set[str] = set()
+
+    def visit(name: str) -> None:
+        if name in names or name not in approaches:
+            return
+        names.add(name)
+        for dep in dependencies(approaches[name]):
+            visit(dep)
+
+    for name, approach in approaches.items():
+        if approach["type"] == "rerank":
+            visit(name)
+    models = {approaches[n]["model"] for n in names if "model" in approaches[n]}
+    return {"approaches": names, "models": models}
+
+
 def _check_cycles(approaches: dict[str, dict]) -> None:
     state: dict[str, int] = {}
 

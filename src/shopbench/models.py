@@ -159,6 +159,74 @@ def set_threads(threads: int | None) -> None:
         torch.set_num_threads(int(threads))
 
 
+#: ``batch_size: auto`` per device. On a CPU small batches are fastest (the attention matrices of
+#: a big batch leave the cache: docs/benchmarks.md measures 4-64 on a 2-core CPU); on a GPU big
+#: batches keep it busy.
+AUTO_BATCH_SIZE = {"cpu": 8, "cuda": 128}
+PRECISIONS = ("fp32", "bf16", "int8")
+
+
+def resolve_batch_size(batch_size: int | str, device: str) -> int:
+    """The batch size to use on ``device`` (``cpu`` or ``cuda``): ``auto`` picks the device's
+    (AUTO_BATCH_SIZE); an explicit number is kept."""
+    if batch_size == "auto":
+        return AUTO_BATCH_SIZE.get(device, AUTO_BATCH_SIZE["cpu"])
+    return int(batch_size)
+
+
+def cpu_supports_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU computes bfloat16 natively (x86 ``avx512_bf16`` or ``amx_bf16``, Arm
+    ``bf16``), read from /proc/cpuinfo. Elsewhere torch emulates bf16, slower than fp32."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            flags = set(value.split())
+            if flags & {"avx512_bf16", "amx_bf16", "bf16"}:
+                return True
+    return False
+
+
+def check_precision(precision: str, device: str, name: str = "",
+                    cpu_bf16: bool | None = None) -> None:
+    """Reject a precision the device cannot run, with what to use instead (``cpu_bf16``:
+    whether the CPU has native bf16; None reads /proc/cpuinfo)."""
+    label = f"model {name!r}: " if name else ""
+    if precision not in PRECISIONS:
+        raise ShopbenchError(f"{label}precision {precision!r} is not one of {PRECISIONS}")
+    if precision == "int8" and device != "cpu":
+        raise ShopbenchError(f"{label}precision int8 (torch dynamic quantization) runs on a CPU "
+                             f"only, not on {device}; use device: cpu, or precision fp32 (fp16 "
+                             f"on a GPU) or bf16")
+    if cpu_bf16 is None and precision == "bf16" and device == "cpu":
+        cpu_bf16 = cpu_supports_bf16()
+    if precision == "bf16" and device == "cpu" and not cpu_bf16:
+        raise ShopbenchError(f"{label}precision bf16 needs a CPU with native bfloat16 "
+                             f"(avx512_bf16 or amx_bf16 flags in /proc/cpuinfo); this CPU "
+                             f"has none, and emulated bf16 is slower than fp32: use precision "
+                             f"fp32 or int8")
+
+
+def apply_precision(module, precision: str, device: str):
+    """``module`` (a torch module) in ``precision``, changed in place: fp32 as is (fp16 on
+    CUDA, as before), bf16 cast, int8 with its Linear layers dynamically quantized (weights
+    int8, activations quantized per batch; CPU only). Returns the module."""
+    import torch
+
+    if precision == "int8":
+        return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear},
+                                                      dtype=torch.qint8, inplace=True)
+    if precision == "bf16":
+        return module.to(torch.bfloat16)
+    if device == "cuda":
+        return module.half()
+    return module
+
+
 def _load(path: str, kind: str, name: str, device: str, build):
     """Resolve, check and build a model with ``build(resolved_path, device)``."""
     resolved = resolve_model(path)
@@ -171,29 +239,31 @@ def _load(path: str, kind: str, name: str, device: str, build):
         raise _load_error(path, kind, exc, name) from exc
 
 
-def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: int | None = None):
-    """A SentenceTransformer; fp16 on CUDA; ``max_length`` None keeps the model's own."""
+def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: int | None = None,
+                    precision: str = "fp32"):
+    """A SentenceTransformer in ``precision`` (fp32: fp16 on CUDA); ``max_length`` None keeps
+    the model's own."""
+    check_precision(precision, pick_device(device), name or path)
     from sentence_transformers import SentenceTransformer
 
     model, device = _load(path, "bi-encoder", name, device,
                           lambda resolved, dev: SentenceTransformer(resolved, device=dev))
     if max_length:
         model.max_seq_length = int(max_length)
-    if device == "cuda":
-        model.half()
-    return model
+    return apply_precision(model, precision, device)
 
 
 def load_cross_encoder(path: str, name: str = "", device: str = "cpu",
-                       max_length: int | None = None):
-    """A CrossEncoder; fp16 on CUDA; ``max_length`` None keeps the model's own."""
+                       max_length: int | None = None, precision: str = "fp32"):
+    """A CrossEncoder in ``precision`` (fp32: fp16 on CUDA); ``max_length`` None keeps the
+    model's own."""
+    check_precision(precision, pick_device(device), name or path)
     from sentence_transformers import CrossEncoder
 
     model, device = _load(path, "cross-encoder", name, device,
                           lambda resolved, dev: CrossEncoder(resolved, device=dev,
                                                              max_length=max_length))
-    if device == "cuda":
-        model.model.half()
+    apply_precision(model.model, precision, device)  # in place (model.model is a view)
     return model
 
 

@@ -67,8 +67,9 @@ def corpus(examples: str, products: str, sample_file: str, corpus_out: str,
 
 # -- index ----------------------------------------------------------------------------------
 def encode(corpus_file: str, queries_file: str, *, path: str, name: str,
-           document_prefix: str, query_prefix: str, batch_size: int, max_length: int,
+           document_prefix: str, query_prefix: str, batch_size: int | str, max_length: int,
            device: str, threads: int = 1, shard: int = 0, shards: int = 1,
+           precision: str = "fp32",
            embeddings_out: str | None = None, queries_out: str | None = None,
            seconds_out: str | None = None, part_out: str | None = None) -> None:
     """Encode the corpus (in the batches of shopbench.shards.batch_plan) and the queries.
@@ -81,14 +82,22 @@ def encode(corpus_file: str, queries_file: str, *, path: str, name: str,
     """
     from . import dense, models
     from . import shards as S
+    from .progress import Progress
 
     models.set_threads(threads)
     texts = pd.read_parquet(corpus_file, columns=["text"])["text"].tolist()
     queries = trec.read_queries(queries_file)
-    model = models.load_bi_encoder(path, name, device, max_length)
+    model = models.load_bi_encoder(path, name, device, max_length, precision)
+    batch_size = models.resolve_batch_size(batch_size, models.pick_device(device))
+    log.info("%s: batch size %d, %s, %d torch thread(s)", name, batch_size, precision,
+             threads)
+    plan = S.batch_plan(texts, batch_size)
+    first, last = S.shard_bounds(len(plan), shard, shards)
+    progress = Progress(sum(len(b) for b in plan[first:last]), f"encode {name}", "products")
     rows, emb = S.encode_part(lambda batch: dense.encode(model, batch, document_prefix,
                                                          batch_size),
-                              texts, batch_size, shard, shards)
+                              texts, batch_size, shard, shards, progress.update)
+    progress.finish()
     log.info("encoded %d of %d products with %s: %s", len(rows), len(texts), name, emb.shape)
     start, stop = S.shard_bounds(len(queries), shard, shards)
     qemb, seconds = dense.encode_queries(model, queries["query"].iloc[start:stop].tolist(),
@@ -219,8 +228,8 @@ def fusion_run(runs: list[str], run_out: str, latency_out: str, *, approach: str
 
 def rerank_run(run_file: str, corpus_file: str, queries_file: str, run_out: str,
                latency_out: str, *, approach: str, path: str, model: str, max_length: int,
-               batch_size: int, depth: int, device: str, threads: int = 1, shard: int = 0,
-               shards: int = 1) -> None:
+               batch_size: int | str, depth: int, device: str, threads: int = 1,
+               shard: int = 0, shards: int = 1, precision: str = "fp32") -> None:
     """Rerank the queries of query shard ``shard`` of ``shards`` (all of them by default)."""
     from . import models, rerank
     from . import shards as S
@@ -235,10 +244,18 @@ def rerank_run(run_file: str, corpus_file: str, queries_file: str, run_out: str,
         run = run[run["qid"].isin(qids[start:stop])]
         log.info("query shard %d of %d: %d of %d queries", shard, shards, stop - start,
                  len(qids))
-    ce = models.load_cross_encoder(path, model, device, max_length)
+    ce = models.load_cross_encoder(path, model, device, max_length, precision)
+    batch_size = models.resolve_batch_size(batch_size, models.pick_device(device))
+    log.info("%s: batch size %d, %s, %d torch thread(s)", model, batch_size, precision,
+             threads)
+    from .progress import Progress
+
+    pairs = int(run.groupby("qid")["docid"].size().clip(upper=depth).sum())
+    progress = Progress(pairs, f"rerank {approach}", "pairs")
     qids, ranked, scores, latency = rerank.rerank(
         ce, run, dict(zip(queries["qid"], queries["query"])),
-        dict(zip(corp["docid"], corp["text"])), depth, batch_size)
+        dict(zip(corp["docid"], corp["text"])), depth, batch_size, progress.update)
+    progress.finish()
     _write_outputs(qids, ranked, scores, latency, approach, run_out, latency_out)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 # The shopbench package is importable without installation (scripts do the same).
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from shopbench.config import validate as _validate_config, dependencies, baseline_of
+from shopbench.config import critical_path as _critical_path
 from shopbench.config import check_plain_yaml as _check_plain_yaml
 from shopbench.errors import ShopbenchError
 from shopbench.models import check_models as _check_models
@@ -24,6 +25,15 @@ APPROACHES = {a["name"]: a for a in config["approaches"]}
 ORDER = list(APPROACHES)
 BASELINE = baseline_of(config)
 SAMPLING = config["sampling"]
+# The models and approaches feeding a reranker: their jobs run first (Snakemake priority), so
+# the longest chain (encode -> index -> dense -> rerank) starts as early as it can.
+CRITICAL = _critical_path(config)
+
+
+def critical_priority(models=(), approaches=()):
+    """Scheduling priority of a job: 10 on the critical path (see CRITICAL), else 0."""
+    on_path = set(models) & CRITICAL["models"] or set(approaches) & CRITICAL["approaches"]
+    return 10 if on_path else 0
 
 
 wildcard_constraints:

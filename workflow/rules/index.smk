@@ -15,10 +15,12 @@ rule encode:
         query_prefix=lambda w: MODELS[w.model]["query_prefix"],
         batch_size=lambda w: MODELS[w.model]["batch_size"],
         max_length=lambda w: MODELS[w.model]["max_length"],
+        precision=lambda w: MODELS[w.model]["precision"],
         device=config["device"],
         shard=shard_of,
         shards=SHARDS,
-    threads: 4
+    threads: MODEL_THREADS
+    priority: lambda w: critical_priority(models=[w.model])
     resources:
         gpu=GPUS,
         cpus_per_task=lambda wildcards, threads: threads,
@@ -39,6 +41,7 @@ rule index:
         index=lambda w: MODELS[w.model]["index"],
         hnsw_m=hnsw_setting("hnsw_m"),
         ef_construction=hnsw_setting("ef_construction"),
+    priority: lambda w: critical_priority(models=[w.model])
     log:
         f"{R}/logs/seed{{seed}}/index_{{model}}.log",
     conda:

@@ -23,6 +23,7 @@ rule dense:
             model_of(w)["ef_search"] if model_of(w)["index"] == "hnsw" else None
         ),
     threads: 4
+    priority: lambda w: critical_priority(approaches=[w.approach])
     resources:
         cpus_per_task=lambda wildcards, threads: threads,
     log:
@@ -92,11 +93,13 @@ rule rerank:
         path=lambda w: model_of(w)["path"],
         max_length=lambda w: model_of(w)["max_length"],
         batch_size=lambda w: model_of(w)["batch_size"],
+        precision=lambda w: model_of(w)["precision"],
         depth=lambda w: APPROACHES[w.approach]["depth"],
         device=config["device"],
         shard=shard_of,
         shards=SHARDS,
-    threads: 4
+    threads: MODEL_THREADS
+    priority: lambda w: critical_priority(approaches=[w.approach])
     resources:
         gpu=GPUS,
         cpus_per_task=lambda wildcards, threads: threads,
