@@ -117,8 +117,10 @@ def _config(**model):
 
 
 def test_schema_defaults_auto_and_fp32():
-    model = C.validate(_config())["models"][0]
-    assert (model["batch_size"], model["precision"]) == ("auto", "fp32")
+    cfg = C.validate(_config())
+    model = cfg["models"][0]
+    assert (model["batch_size"], model["precision"], cfg["model_threads"]) == \
+        ("auto", "fp32", "auto")
     assert C.validate(_config(batch_size=16))["models"][0]["batch_size"] == 16
 
 
@@ -135,10 +137,10 @@ def test_notebook_experiments_pin_their_batch_sizes():
     results files stay byte-identical under the auto default."""
     def sizes(name):
         cfg = yaml.safe_load(open(C.SCHEMA_PATH.parents[2] / "experiments" / name))
-        return {m["name"]: m.get("batch_size") for m in cfg["models"]}
+        return {m["name"]: m.get("batch_size") for m in cfg["models"]}, cfg.get("model_threads")
 
-    assert sizes("seed.yaml") == {"minilm": 128, "e5": 128, "ms-marco": 32}
-    assert sizes("esci-us-150q.yaml") == {"minilm": 32}
+    assert sizes("seed.yaml") == ({"minilm": 128, "e5": 128, "ms-marco": 32}, 4)
+    assert sizes("esci-us-150q.yaml") == ({"minilm": 32}, 4)
 
 
 # -- precision ------------------------------------------------------------------------------

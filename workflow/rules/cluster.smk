@@ -7,12 +7,14 @@ import os
 SHARDS = config["shards"]
 # A GPU per model job when the config asks for one (the SLURM plugin maps `gpu` to --gpus).
 GPUS = 1 if config["device"] == "cuda" else 0
-# Threads of a model job (encode, rerank): half the cores given to --cores, so that two model
-# jobs (the branch feeding a reranker, and another model) run at once without oversubscribing
-# the cores (torch's threads wait on each other when they outnumber the cores). Without
-# --cores (a cluster run), 4 per job.
+# Threads of a model job (encode, rerank), config model_threads; auto: half the cores given to
+# --cores, so that two model jobs (the branch feeding a reranker, and another model) run at
+# once without oversubscribing the cores (torch's threads wait on each other when they
+# outnumber the cores). Without --cores (a cluster run), 4 per job.
 _CORES = getattr(workflow, "_cores", None)
-MODEL_THREADS = max(1, _CORES // 2) if _CORES and _CORES < 4096 else 4
+MODEL_THREADS = config["model_threads"]
+if MODEL_THREADS == "auto":
+    MODEL_THREADS = max(1, _CORES // 2) if _CORES and _CORES < 4096 else 4
 
 
 wildcard_constraints:

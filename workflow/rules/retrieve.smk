@@ -49,6 +49,7 @@ rule bm25:
         k1=lambda w: APPROACHES[w.approach]["k1"],
         b=lambda w: APPROACHES[w.approach]["b"],
         backend=lambda w: APPROACHES[w.approach]["backend"],
+    priority: lambda w: critical_priority(approaches=[w.approach])
     log:
         f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
     conda:
@@ -70,6 +71,7 @@ rule fusion:
     params:
         k=lambda w: APPROACHES[w.approach]["k"],
         depth=lambda w: APPROACHES[w.approach]["depth"],
+    priority: lambda w: critical_priority(approaches=[w.approach])
     log:
         f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
     conda:
