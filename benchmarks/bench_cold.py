@@ -137,6 +137,16 @@ def main(argv=None) -> None:
                 clean()
             times[name].append(run(sides[name](i), work / f"{name}-{i}.log"))
         loads.append(os.getloadavg()[0])
+        if i == 0:  # the metrics of the first round, before the next clean
+            notebook = json.loads((work / "notebook-0" / "artifacts" / "metrics.json")
+                                  .read_text())
+            rows = compare(notebook, shopbench_metrics())
+            print("mean metrics, notebook vs shopbench (minilm and hybrid use the real "
+                  "MiniLM; e5 and minilm-rerank random-weight stand-ins):")
+            print(common.table(rows), flush=True)
+            print("all the same to 3 decimals" if all(r["same"] for r in rows) else
+                  "DIFFERENT: " + ", ".join(f"{r['approach']} {r['metric']}" for r in rows
+                                            if not r["same"]), flush=True)
         ratio = times["shopbench"][-1] / times["notebook"][-1]
         print(f"round {i + 1} ({' first, '.join(order)} second): notebook "
               f"{times['notebook'][-1]:.1f} s, shopbench {times['shopbench'][-1]:.1f} s, "
@@ -145,12 +155,6 @@ def main(argv=None) -> None:
     median = common.median(ratios)
     print(f"\nshopbench / notebook, cold: median {median:.2f} (per round "
           f"{', '.join(f'{r:.2f}' for r in ratios)}); target <= 0.7")
-    notebook = json.loads((work / f"notebook-{args.rounds - 1}" / "artifacts" /
-                           "metrics.json").read_text())
-    rows = compare(notebook, shopbench_metrics())
-    print("\nmean metrics, notebook vs shopbench (last round; minilm and hybrid use the real "
-          "MiniLM, e5 and minilm-rerank random-weight stand-ins):")
-    print(common.table(rows))
     jobs = {}
     try:
         from bench_workflow import job_times
