@@ -227,12 +227,13 @@ def apply_precision(module, precision: str, device: str):
     return module
 
 
-def _load(path: str, kind: str, name: str, device: str, build):
+def _load(path: str, kind: str, name: str, device: str, build, precision: str = "fp32"):
     """Resolve, check and build a model with ``build(resolved_path, device)``."""
     resolved = resolve_model(path)
     _check_loadable(path, resolved, kind, name)
     check_kind(resolved, kind, name or path)
     device = pick_device(device)
+    check_precision(precision, device, name or path)
     try:
         return build(resolved, device), device
     except Exception as exc:
@@ -243,11 +244,11 @@ def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: 
                     precision: str = "fp32"):
     """A SentenceTransformer in ``precision`` (fp32: fp16 on CUDA); ``max_length`` None keeps
     the model's own."""
-    check_precision(precision, pick_device(device), name or path)
     from sentence_transformers import SentenceTransformer
 
     model, device = _load(path, "bi-encoder", name, device,
-                          lambda resolved, dev: SentenceTransformer(resolved, device=dev))
+                          lambda resolved, dev: SentenceTransformer(resolved, device=dev),
+                          precision)
     if max_length:
         model.max_seq_length = int(max_length)
     return apply_precision(model, precision, device)
@@ -257,12 +258,11 @@ def load_cross_encoder(path: str, name: str = "", device: str = "cpu",
                        max_length: int | None = None, precision: str = "fp32"):
     """A CrossEncoder in ``precision`` (fp32: fp16 on CUDA); ``max_length`` None keeps the
     model's own."""
-    check_precision(precision, pick_device(device), name or path)
     from sentence_transformers import CrossEncoder
 
     model, device = _load(path, "cross-encoder", name, device,
                           lambda resolved, dev: CrossEncoder(resolved, device=dev,
-                                                             max_length=max_length))
+                                                             max_length=max_length), precision)
     apply_precision(model.model, precision, device)  # in place (model.model is a view)
     return model
 
