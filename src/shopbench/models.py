@@ -172,11 +172,17 @@ def _load(path: str, kind: str, name: str, device: str, build):
 
 
 def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: int | None = None):
-    """A SentenceTransformer; fp16 on CUDA; ``max_length`` None keeps the model's own."""
-    from sentence_transformers import SentenceTransformer
+    """A SentenceTransformer; fp16 on CUDA; ``max_length`` None keeps the model's own.
 
-    model, device = _load(path, "bi-encoder", name, device,
-                          lambda resolved, dev: SentenceTransformer(resolved, device=dev))
+    A model that cannot be loaded fails before sentence-transformers is even imported.
+    """
+
+    def build(resolved, dev):
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(resolved, device=dev)
+
+    model, device = _load(path, "bi-encoder", name, device, build)
     if max_length:
         model.max_seq_length = int(max_length)
     if device == "cuda":
@@ -187,11 +193,13 @@ def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: 
 def load_cross_encoder(path: str, name: str = "", device: str = "cpu",
                        max_length: int | None = None):
     """A CrossEncoder; fp16 on CUDA; ``max_length`` None keeps the model's own."""
-    from sentence_transformers import CrossEncoder
 
-    model, device = _load(path, "cross-encoder", name, device,
-                          lambda resolved, dev: CrossEncoder(resolved, device=dev,
-                                                             max_length=max_length))
+    def build(resolved, dev):
+        from sentence_transformers import CrossEncoder
+
+        return CrossEncoder(resolved, device=dev, max_length=max_length)
+
+    model, device = _load(path, "cross-encoder", name, device, build)
     if device == "cuda":
         model.model.half()
     return model
