@@ -6,7 +6,10 @@ log only.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -123,3 +126,25 @@ def test_job_error_shows_the_message_alone_and_logs_the_traceback(tmp_path):
     assert re.search(message, log)
     assert "Traceback (most recent call last)" in log and "ShopbenchError" in log
     assert not (tmp_path / "results/bad/seed1/qrels.tsv").exists()
+
+
+# -- no noise that reads like an error ----------------------------------------------------------
+def test_step_output_has_no_library_noise_but_keeps_warnings(tmp_path, tiny_models):
+    """faiss's loader INFO lines ("Could not load library with AVX2 support") and the
+    "Loading weights" bar of a local model stay out of a step's output; real warnings do not."""
+    log = tmp_path / "step.log"
+    code = ("import logging\n"
+            "from shopbench.logs import step_logging\n"
+            f"with step_logging([{str(log)!r}]):\n"
+            "    import faiss\n"
+            "    from shopbench.models import load_bi_encoder\n"
+            f"    load_bi_encoder({str(tiny_models['bi'])!r}, 'm')\n"
+            "    logging.getLogger('faiss.loader').warning('a real warning')\n"
+            "    logging.getLogger('shopbench').info('step info')\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=300, env=dict(os.environ, HF_HUB_OFFLINE="1"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for text in (proc.stderr, log.read_text(encoding="utf-8")):
+        assert "AVX2" not in text and "faiss.loader: Loading" not in text, text
+        assert "Loading weights" not in text, text
+        assert "WARNING faiss.loader: a real warning" in text and "step info" in text
