@@ -52,3 +52,32 @@ def test_every_dependency_is_used():
     assert unused == [], f"declared but never imported: {unused}"
     for name in INDIRECT:
         assert any(_name(req) == name for req in PROJECT["dependencies"]), name
+
+
+def _env_pins(name: str) -> dict[str, str]:
+    text = (REPO / "envs" / name).read_text(encoding="utf-8")
+    return dict(re.findall(r"^\s*-\s*([A-Za-z0-9_.-]+)==(\S+)", text, re.M))
+
+
+def test_provenance_env_holds_every_recorded_package():
+    """Under --sdm conda the provenance job sees only its own env: every package it records
+    must be there (shopbench runs from src/; Snakemake's version comes from the running one)."""
+    from shopbench.provenance import PACKAGES
+
+    rules = (REPO / "workflow" / "rules" / "report.smk").read_text(encoding="utf-8")
+    block = rules[rules.index("rule provenance:"):]
+    assert re.search(r'conda:\s*"\.\./\.\./envs/provenance\.yaml"', block)
+    pins = _env_pins("provenance.yaml")
+    assert sorted(set(PACKAGES) - {"shopbench", "snakemake"} - set(pins)) == []
+
+
+def test_recorded_versions_without_an_installed_shopbench_or_snakemake():
+    from shopbench import __version__
+    from shopbench.provenance import package_versions
+
+    versions = package_versions(["shopbench", "snakemake", "numpy", "no-such-package"],
+                                snakemake_version="9.99.9")
+    assert versions["shopbench"] in (__version__, metadata.version("shopbench"))
+    assert versions["snakemake"] == "9.99.9"
+    assert versions["numpy"] == metadata.version("numpy")
+    assert versions["no-such-package"] is None

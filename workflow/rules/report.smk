@@ -1,4 +1,6 @@
 # Report: paper tables, plots and provenance; `snakemake --report report.html` collects them.
+from snakemake import __version__ as SNAKEMAKE_VERSION
+
 REPORT = config["report"]
 
 
@@ -79,9 +81,10 @@ rule provenance:
     params:
         config=config,
         models={name: m["path"] for name, m in MODELS.items()},
+        snakemake_version=SNAKEMAKE_VERSION,
     log:
         f"{R}/logs/provenance.log",
     conda:
-        "../../envs/retrieve.yaml"
+        "../../envs/provenance.yaml"
     script:
         "../scripts/provenance.py"
