@@ -262,7 +262,10 @@ def test_quality_latency_labels_inside_and_error_bars():
     for t in texts:
         box = t.get_window_extent(renderer)
         assert axes_box.x0 <= box.x0 and box.x1 <= axes_box.x1 and box.y1 <= axes_box.y1
-    assert len(ax.containers) == 1 and ax.containers[0].has_yerr and ax.containers[0].has_xerr
+    assert len(ax.containers) == 3
+    assert all(c.has_yerr and c.has_xerr for c in ax.containers)
+    boxes = [t.get_window_extent(renderer) for t in texts]  # minilm and hybrid nearly coincide
+    assert not any(_boxes_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
 
 
 # -- item 18: non-Latin query texts ---------------------------------------------------------
@@ -308,3 +311,17 @@ def test_heatmap_draws_japanese_without_missing_glyphs(caplog):
         assert JAPANESE in labels
     else:
         assert "query id 1000" in labels and "query ids instead" in caplog.text
+
+
+def test_heatmap_of_many_queries_shows_the_worst_and_best():
+    pq = per_query_frame(seeds=(1, 2), n=150)
+    fig = report.heatmap_figure(pq, "mrr")
+    ax = fig.axes[0]
+    assert len(ax.get_yticklabels()) == report.HEATMAP_ROWS
+    assert f"of {2 * 150} rows" in ax.get_title()
+    data = ax.images[0].get_array()
+    means = np.asarray(data).mean(axis=1)
+    wide = pq.pivot_table(index=["seed", "qid"], columns="approach", values="mrr")
+    ranked = np.sort(wide.mean(axis=1).to_numpy())
+    np.testing.assert_allclose(means[:100], ranked[:100])
+    np.testing.assert_allclose(means[100:], ranked[-100:])

@@ -152,6 +152,9 @@ def metrics_figure(summary: pd.DataFrame):
     return fig
 
 
+#: Most rows the per-query heatmap draws (half worst, half best) before labels get unreadable.
+HEATMAP_ROWS = 200
+
 #: Fonts never used as a fallback: they draw a placeholder box for every character.
 _NOT_FALLBACKS = ("last resort",)
 
@@ -165,7 +168,9 @@ def installed_fonts():
 
     default = fm.findfont(fm.FontProperties(family=["sans-serif"]))
     known = {f.fname: f.name for f in fm.fontManager.ttflist}
-    paths = [default] + sorted(set(known) | set(fm.findSystemFonts()) - {default})
+    others = set(known) | set(fm.findSystemFonts()) - {default}
+    # regular faces first: a fallback family is then drawn at normal weight
+    paths = [default] + sorted(others, key=lambda p: ("regular" not in p.lower(), p))
     for path in paths:
         try:
             font = FT2Font(path)
@@ -239,6 +244,10 @@ def heatmap_figure(per_query: pd.DataFrame, metric: str, fonts=None):
                                  values=metric, aggfunc="first", sort=False)
     wide = wide[list(dict.fromkeys(per_query["approach"]))]
     wide = wide.loc[wide.mean(axis=1).sort_values(kind="stable").index]
+    total = len(wide)
+    if total > HEATMAP_ROWS:  # e.g. 22,458 queries: the worst and the best, still readable
+        half = HEATMAP_ROWS // 2
+        wide = pd.concat([wide.iloc[:half], wide.iloc[-half:]])
     families, labels = heatmap_labels(list(wide.index), fonts)
     row_inches = 0.14
     height = 1.8 + row_inches * len(wide)
@@ -249,6 +258,10 @@ def heatmap_figure(per_query: pd.DataFrame, metric: str, fonts=None):
     ax.set_yticks(range(len(wide)), labels, fontsize=6, fontfamily=families)
     ax.set_ylabel("(seed) query, worst first" if len({s for s, _, _ in wide.index}) > 1
                   else "query, worst first")
+    if total > len(wide):
+        ax.axhline(len(wide) / 2 - 0.5, color="white", linewidth=2)
+        ax.set_title(f"the {len(wide) // 2} worst and {len(wide) // 2} best of {total} rows "
+                     f"(by mean {LABELS.get(metric, metric)})", fontsize=9)
     fig.colorbar(im, ax=ax, label=LABELS.get(metric, metric), shrink=min(1.0, 5 / height),
                  anchor=(0.0, 1.0))
     return fig
@@ -265,16 +278,28 @@ def quality_latency_figure(summary: pd.DataFrame, latency: pd.DataFrame, metric:
     plt = _plt()
     merged = summary.merge(latency, on="approach")
     fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
-    yerr = np.clip([merged[metric] - merged[f"{metric}_ci_low"],
-                    merged[f"{metric}_ci_high"] - merged[metric]], 0, None)
+    yerr = np.clip(np.array([merged[metric] - merged[f"{metric}_ci_low"],
+                             merged[f"{metric}_ci_high"] - merged[metric]]), 0, None)
     xerr = None
     if "p95_ms" in merged:
-        xerr = np.clip([np.zeros(len(merged)), merged["p95_ms"] - merged["p50_ms"]], 0, None)
-    ax.errorbar(merged["p50_ms"], merged[metric], yerr=yerr, xerr=xerr, fmt="o", capsize=3,
-                elinewidth=1)
-    for r in merged.to_dict("records"):
-        ax.annotate(r["approach"], (r["p50_ms"], r[metric]), fontsize=8,
-                    xytext=(5, 5), textcoords="offset points", annotation_clip=False)
+        xerr = np.clip(np.array([np.zeros(len(merged)), merged["p95_ms"] - merged["p50_ms"]]),
+                       0, None)
+    placed: list[tuple[float, float]] = []
+    yspan = max(1e-9, float(merged[metric].max() - merged[metric].min()))
+    for i, r in enumerate(merged.to_dict("records")):
+        color = f"C{i % 10}"  # the colour of the approach in the metrics plot
+        ax.errorbar([r["p50_ms"]], [r[metric]], yerr=yerr[:, i:i + 1],
+                    xerr=None if xerr is None else xerr[:, i:i + 1], fmt="o", capsize=3,
+                    elinewidth=1, color=color)
+        # stack the labels of points that (nearly) coincide instead of printing them over
+        # each other
+        x, y = np.log10(max(r["p50_ms"], 1e-9)), r[metric]
+        stack = sum(abs(x - px) < 0.25 and abs(y - py) < 0.08 * yspan + 0.005
+                    for px, py in placed)
+        placed.append((x, y))
+        ax.annotate(r["approach"], (r["p50_ms"], r[metric]), fontsize=8, color=color,
+                    xytext=(5, 5 + 11 * stack), textcoords="offset points",
+                    annotation_clip=False)
     ax.set_xscale("log")
     lo = min(merged["p50_ms"].min(), (merged["p95_ms"] if "p95_ms" in merged
                                       else merged["p50_ms"]).min())
