@@ -27,6 +27,11 @@ def _cells(summary: pd.DataFrame, sig: pd.DataFrame, metrics: list[str], alpha: 
     return cells
 
 
+def _rst(text: str) -> str:
+    """Text for reST: ``@`` escaped, or docutils links "nDCG@10" as an e-mail address."""
+    return text.replace("@", "\\@")
+
+
 def sample_note(n_per_seed: dict[int, int] | None, n_asked: int | None) -> str:
     """The table's sample size, with a warning where fewer queries were evaluated than asked
     for (the notebook's sampling) or where the CIs and tests rest on very few queries."""
@@ -84,7 +89,7 @@ def paper_tables(summary: pd.DataFrame, sig: pd.DataFrame, baseline: str,
            "Approach & " + " & ".join(LABELS[m].replace("@", "@") for m in metrics)
            + r" \\", r"\midrule"]
     rst = [".. list-table::", "   :header-rows: 1", "",
-           "   * - approach"] + [f"     - {LABELS[m]}" for m in metrics]
+           "   * - approach"] + [f"     - {_rst(LABELS[m])}" for m in metrics]
     for approach in summary["approach"]:
         md_row, tex_row = [], []
         rst.append(f"   * - {approach}")
@@ -100,7 +105,7 @@ def paper_tables(summary: pd.DataFrame, sig: pd.DataFrame, baseline: str,
         md.append(f"| {approach} | " + " | ".join(md_row) + " |")
         tex.append(approach.replace("_", r"\_") + " & " + " & ".join(tex_row) + r" \\")
     tex += [r"\bottomrule", r"\end{tabular}", f"% {note}"]
-    rst += ["", note]
+    rst += ["", _rst(note)]
     return "\n".join(md) + f"\n\n{note}\n", "\n".join(tex) + "\n", "\n".join(rst) + "\n"
 
 
