@@ -172,9 +172,10 @@ def test_tiny_runs_are_flagged(caplog):
     with caplog.at_level(logging.WARNING, logger="shopbench"):
         S.warn_few_queries(pq)
         sig = S.significance(pq, "minilm", ORDER, n_perm=100)
-    assert "only 1 queries" in caplog.text and "rest on only 1 (seed, query) pairs" in caplog.text
+    assert "seed 1: only 1 query:" in caplog.text and "rest on only 1 (seed, query) pairs" in caplog.text
     assert (sig["p_perm"] == 1.0).all()
-    assert "rest on only 1 (seed, query) pairs and say little" in report.sample_note({1: 1}, 1)
+    note = report.sample_note({1: 1}, 1)
+    assert note.startswith("n = 1 query.") and "rest on only 1 (seed, query) pairs" in note
 
 
 # -- item 12: latency files are labelled by name ------------------------------------------

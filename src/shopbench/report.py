@@ -41,7 +41,7 @@ def sample_note(n_per_seed: dict[int, int] | None, n_asked: int | None) -> str:
         return ""
     counts = list(n_per_seed.values())
     if len(counts) == 1:
-        note = f"n = {counts[0]} queries."
+        note = f"n = {counts[0]} {'query' if counts[0] == 1 else 'queries'}."
     elif len(set(counts)) == 1:
         note = (f"n = {counts[0]} queries per seed x {len(counts)} seeds "
                 f"({sum(counts)} (seed, query) pairs).")

@@ -22,8 +22,9 @@ def warn_few_queries(per_query: pd.DataFrame) -> None:
     """Log a warning per seed whose CIs rest on fewer than ``stats.FEW_QUERIES`` queries."""
     for seed, n in per_query.groupby("seed", sort=False)["qid"].nunique().items():
         if n < stats.FEW_QUERIES:
-            log.warning("seed %s: only %d queries: its bootstrap CIs and tests rest on very few "
-                        "queries and say little (fewer than %d)", seed, n, stats.FEW_QUERIES)
+            log.warning("seed %s: only %d %s: its bootstrap CIs and tests rest on very few "
+                        "queries and say little (fewer than %d)", seed, n,
+                        "query" if n == 1 else "queries", stats.FEW_QUERIES)
 
 
 def per_seed(per_query: pd.DataFrame, order: list[str], n_boot: int = 1000) -> pd.DataFrame:
