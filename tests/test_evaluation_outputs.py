@@ -242,6 +242,8 @@ def test_heatmap_labels_fit_and_name_their_seed():
     labels = fig.axes[0].get_yticklabels()
     assert len(labels) == 24
     assert {lab.get_text()[:2] for lab in labels} == {"s1", "s2"}
+    _, one_seed = report.heatmap_labels([(42, 7, "blue hat")], [("Sans", frozenset(range(256)))])
+    assert one_seed == ["blue hat"]  # one seed: no seed prefix
     for lab in labels:
         box = lab.get_window_extent(renderer)
         assert box.x0 >= 0 and box.x1 <= fig.bbox.x1
