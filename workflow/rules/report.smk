@@ -8,6 +8,7 @@ rule tables:
     input:
         summary=f"{R}/summary.csv",
         significance=f"{R}/significance.csv",
+        metrics=f"{R}/metrics.csv",
     output:
         md=report(
             f"{R}/tables/results.md",
@@ -21,9 +22,11 @@ rule tables:
             caption="../report/results_table.rst",
             labels={"table": "paper table (LaTeX)"},
         ),
+        rst=f"{R}/tables/results.rst",
     params:
         baseline=BASELINE,
         gains=EVAL["gains"],
+        n_queries=SAMPLING["n_queries"],
     log:
         f"{R}/logs/tables.log",
     conda:
