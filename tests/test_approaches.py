@@ -158,3 +158,30 @@ def test_normalizer_chain_records_each_change():
 def test_bad_normalizations_are_rejected(spec, message):
     with pytest.raises(ShopbenchError, match=re.escape(message)):
         N.check(spec)
+
+
+def test_fusion_step_writes_each_querys_own_latency(tmp_path):
+    """Issue 12 item 10: fusion latency is measured per query, not one average copied."""
+    from shopbench import steps, trec
+
+    rng = np.random.default_rng(0)
+    paths = []
+    for r in range(2):
+        sizes = {1: 1, 2: 100, 3: 2000}
+        frame = pd.concat([pd.DataFrame({
+            "qid": q, "docid": [f"d{i:05d}" for i in rng.permutation(5000)[:n]],
+            "rank": np.arange(1, n + 1), "score": np.sort(rng.random(n))[::-1]})
+            for q, n in sizes.items()])
+        run = trec.run_frame(*zip(*[(q, g["docid"].tolist(), g["score"].to_numpy())
+                                    for q, g in frame.groupby("qid")]), f"r{r}")
+        trec.write_run(run, tmp_path / f"r{r}.tsv")
+        paths.append(str(tmp_path / f"r{r}.tsv"))
+    steps.fusion_run(paths, str(tmp_path / "f.tsv"), str(tmp_path / "lat.tsv"),
+                     approach="f", k=60, depth=2000, method="combmnz", weights=[1, 2],
+                     normalization="z-score")
+    lat = pd.read_csv(tmp_path / "lat.tsv", sep="\t")
+    assert lat["qid"].tolist() == [1, 2, 3]
+    assert (lat["seconds"] > 0).all() and lat["seconds"].nunique() == 3
+    fused = trec.read_run(tmp_path / "f.tsv")
+    union = pd.concat([trec.read_run(p) for p in paths]).groupby("qid")["docid"].nunique()
+    assert fused.groupby("qid").size().tolist() == union.tolist()
