@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -88,8 +89,16 @@ def test_spanish_analyzers_and_fusion_methods(tiny_models, tmp_path):
          "query_normalization": "es"},
         {"name": "combsum", "type": "fusion", "runs": ["dense", "bm25-spanish"],
          "method": "combsum", "normalization": "min-max", "weights": [0.3, 0.7]},
+        {"name": "dense-norm", "type": "dense", "model": "tiny", "query_normalization": "es"},
+        {"name": "dense-title", "type": "dense", "model": "tiny-title"},
+        {"name": "rerank-norm", "type": "rerank", "model": "ce", "run": "bm25-spanish",
+         "depth": 5, "query_normalization": "es"},
     ]
     config = _config("es", "es", 9, tiny_models["bi"], approaches)
+    config["models"] += [
+        {"name": "tiny-title", "kind": "bi-encoder", "path": str(tiny_models["bi"]),
+         "fields": ["product_title"]},
+        {"name": "ce", "kind": "cross-encoder", "path": str(tiny_models["cross"])}]
     config["query_normalizations"] = [{"name": "es", "steps": ["unicode", "plurals"],
                                        "language": "spanish"}]
     snakemake(tmp_path, write_config(tmp_path, config), "--cores", "2")
@@ -106,8 +115,25 @@ def test_spanish_analyzers_and_fusion_methods(tiny_models, tmp_path):
     row = norm.set_index("original").loc["baterías externas"]
     assert row["query"] == "batería externa" and row["changes"] == (
         "plurals: baterías->batería, externas->externa")
+    # dense with normalized queries: its own query embeddings, the model's corpus embeddings
+    seed = res / "seed1"
+    assert (seed / "embeddings" / "tiny.q-es.npy").exists()
+    assert not (seed / "embeddings" / "tiny-title.q-es.npy").exists()
+    plain, normed = np.load(seed / "embeddings" / "tiny.queries.npy"), np.load(
+        seed / "embeddings" / "tiny.q-es.npy")
+    changed = (norm["query"] != norm["original"]).to_numpy()
+    assert changed.any() and not np.allclose(plain[changed], normed[changed])
+    np.testing.assert_array_equal(plain[~changed], normed[~changed])
+    # a title-only model embeds other texts than the same model on the corpus text
+    assert not np.allclose(np.load(seed / "embeddings" / "tiny.npy"),
+                           np.load(seed / "embeddings" / "tiny-title.npy"))
+    rerank = _run(res, "rerank-norm")
+    assert rerank.groupby("qid").size().max() <= 5 and not rerank.empty
+    evals = pd.read_csv(seed / "eval" / "rerank-norm.tsv", sep="\t", keep_default_na=False)
+    assert "query_normalized" in evals and "query_normalized" not in pd.read_csv(
+        seed / "eval" / "dense.tsv", sep="\t")
     worst = pd.read_csv(res / "worst_queries.csv", keep_default_na=False)
     assert {"query", "query_normalized", "query_changes"} <= set(worst.columns)
-    mine = worst[worst["approach"] == "bm25-norm"]
-    assert (mine["query_normalized"] != "").all()
-    assert (worst.loc[worst["approach"] != "bm25-norm", "query_normalized"] == "").all()
+    normalized = worst["approach"].isin(["bm25-norm", "dense-norm", "rerank-norm"])
+    assert (worst.loc[normalized, "query_normalized"] != "").all()
+    assert (worst.loc[~normalized, "query_normalized"] == "").all()
