@@ -21,13 +21,23 @@ PACKAGES = ["shopbench", "snakemake", "numpy", "pandas", "pyarrow", "torch", "tr
             "SudachiPy", "sudachidict-core", "fugashi", "unidic-lite", "pyspellchecker"]
 
 
-def package_versions(names=PACKAGES) -> dict[str, str | None]:
+def package_versions(names=PACKAGES,
+                     snakemake_version: str | None = None) -> dict[str, str | None]:
+    """Installed version of each package (None if absent). shopbench itself need not be
+    installed (scripts import it from src/, as under --sdm conda): its own version then;
+    ``snakemake_version``: the running Snakemake's, which a job's environment may lack."""
     out = {}
     for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
+    if out.get("shopbench") is None and "shopbench" in names:
+        from . import __version__
+
+        out["shopbench"] = __version__
+    if snakemake_version and "snakemake" in names:
+        out["snakemake"] = snakemake_version
     return out
 
 
@@ -54,13 +64,13 @@ def analyzer_warnings(analysis_files: list[str]) -> list[dict]:
 
 
 def build(config: dict, models: dict[str, str], data_files: list[str],
-          analysis_files: list[str] = ()) -> dict:
+          snakemake_version: str | None = None, analysis_files: list[str] = ()) -> dict:
     return {
         "analyzer_warnings": analyzer_warnings(list(analysis_files)),
         "config": config,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "packages": package_versions(),
+        "packages": package_versions(snakemake_version=snakemake_version),
         "models": {name: model_fingerprint(path) for name, path in models.items()},
         "data": {str(f): {"sha256": sha256_file(f), "bytes": Path(f).stat().st_size}
                  for f in data_files},
@@ -69,11 +79,10 @@ def build(config: dict, models: dict[str, str], data_files: list[str],
 
 
 def write(path: str, config: dict, models: dict[str, str], data_files: list[str],
-          analysis_files: list[str] = ()) -> None:
-    warnings = analyzer_warnings(list(analysis_files))
-    for w in warnings:
+          snakemake_version: str | None = None, analysis_files: list[str] = ()) -> None:
+    for w in analyzer_warnings(list(analysis_files)):
         log.warning("analyzer %s (%s): %d of %d queries and %d of %d products have no token",
                     w["analyzer"], w["file"], w["queries"]["count"], w["queries"]["of"],
                     w["products"]["count"], w["products"]["of"])
-    write_text_atomic(path, json.dumps(build(config, models, data_files, analysis_files),
-                                       indent=2, sort_keys=True, default=str) + "\n")
+    record = build(config, models, data_files, snakemake_version, analysis_files)
+    write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
