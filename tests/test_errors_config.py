@@ -120,6 +120,48 @@ CASES = [
      r"config data\.examples: 'data/\{config\}\.parquet' contains '\{' or '\}'"),
     ("bad-sha256", _set("data.examples_sha256", "abc"),
      r"config data\.examples_sha256: 'abc' is not allowed; expected a sha256"),
+    ("unknown-analyzer", _set("approaches.1.analyzer", "englsh"),
+     r"config approaches\[1\]\.analyzer: unknown analyzer 'englsh'; use one of \['english', "),
+    ("analyzer-option", _set("approaches.1.analyzer", {"name": "unicode", "stopwords": True}),
+     r"config approaches\[1\]\.analyzer: analyzer 'unicode' has no option\(s\) \['stopwords'\]"),
+    ("japanese-method", _set("approaches.1.analyzer", {"name": "japanese", "method": "mecab"}),
+     r"config approaches\[1\]\.analyzer: analyzer 'japanese': unknown method 'mecab'"),
+    ("pad-not-bool", _set("approaches.1.pad_zero_scores", "yes"),
+     r"config approaches\[1\]\.pad_zero_scores: 'yes' is not of type 'boolean'"),
+    ("unknown-field", _set("approaches.1.fields", {"product_titel": 2}),
+     r"config approaches\[1\]\.fields: unknown key\(s\) 'product_titel' \(did you mean "
+     r"'product_title'\?\)"),
+    ("negative-field-weight", _set("approaches.1.fields", {"product_title": -1}),
+     r"config approaches\[1\]\.fields\.product_title: -1 is less than the minimum of 0"),
+    ("unknown-model-field", _set("models.0.fields", ["title"]),
+     r"config models\[0\]\.fields\[0\]: 'title' is not one of \['product_title'"),
+    ("fields-on-cross-encoder", _set("models.1.fields", ["product_title"]),
+     r"config models\[1\]\.fields: only bi-encoders embed chosen fields; 'ce' is a "
+     r"cross-encoder"),
+    ("unknown-fusion-method", _set("approaches.2.method", "borda"),
+     r"config approaches\[2\]\.method: 'borda' is not one of \['rrf', 'combsum', 'combmnz'\]"),
+    ("bad-score-normalization", _set("approaches.2.normalization", "minmax"),
+     r"config approaches\[2\]\.normalization: 'minmax' is not one of \['min-max', 'z-score', "
+     r"'l2'\]"),
+    ("weights-mismatch", _set("approaches.2.weights", [1.0, 2.0, 3.0]),
+     r"config approaches\[2\]\.weights: 3 weight\(s\) for 2 runs \['dense', 'bm25'\]; give "
+     r"one weight per run"),
+    ("weights-all-zero", _set("approaches.2.weights", [0, 0]),
+     r"config approaches\[2\]\.weights: at least one weight must be positive"),
+    ("undefined-query-normalization", _set("approaches.1.query_normalization", "clean"),
+     r"config approaches\[1\]\.query_normalization: 'clean' is not defined under "
+     r"query_normalizations"),
+    ("unknown-normalization-step", _set("query_normalizations", [
+        {"name": "clean", "steps": ["unicode", "lowercase"]}]),
+     r"config query_normalizations\[0\]\.steps\[1\]: 'lowercase' is not one of \['unicode', "
+     r"'spelling', 'plurals', 'stem'\]"),
+    ("unknown-normalization-language", _set("query_normalizations", [
+        {"name": "clean", "steps": ["stem"], "language": "german"}]),
+     r"config query_normalizations\[0\]\.language: 'german' is not one of \['english', "
+     r"'spanish'\]"),
+    ("duplicate-normalization", _set("query_normalizations", [
+        {"name": "n", "steps": ["stem"]}, {"name": "n", "steps": ["unicode"]}]),
+     r"config query_normalizations\[1\]\.name: duplicate query normalization name 'n'"),
 ]
 
 

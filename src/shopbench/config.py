@@ -23,7 +23,8 @@ PATTERN_HINTS = {
                                     "a letter or digit",
     "^[0-9a-f]{64}$": "expected a sha256: 64 lowercase hexadecimal digits",
 }
-SINGULAR = {"models": "model", "approaches": "approach"}
+SINGULAR = {"models": "model", "approaches": "approach",
+            "query_normalizations": "query normalization"}
 #: Config values that become Snakemake file paths or rule parameters, where braces would be
 #: read as wildcards.
 DATA_STRINGS = ("examples", "products", "examples_url", "products_url")
@@ -151,9 +152,40 @@ def _unique(items: list[dict], what: str) -> dict[str, dict]:
     return seen
 
 
+def _check_approach_options(config: dict, models: dict) -> None:
+    """Analyzers, fusion weights, query normalizations and model fields."""
+    from . import analyzers
+
+    norms = _unique(config["query_normalizations"], "query_normalizations")
+    for i, model in enumerate(config["models"]):
+        if model.get("fields") and model["kind"] != "bi-encoder":
+            raise ShopbenchError(f"config models[{i}].fields: only bi-encoders embed chosen "
+                                 f"fields; {model['name']!r} is a {model['kind']}")
+    for i, appr in enumerate(config["approaches"]):
+        if appr["type"] == "bm25":
+            try:
+                appr["analyzer"] = analyzers.spec(appr["analyzer"])
+            except ShopbenchError as exc:
+                raise ShopbenchError(f"config approaches[{i}].analyzer: {exc}") from None
+        if appr["type"] == "fusion" and appr.get("weights") is not None:
+            if len(appr["weights"]) != len(appr["runs"]):
+                raise ShopbenchError(
+                    f"config approaches[{i}].weights: {len(appr['weights'])} weight(s) for "
+                    f"{len(appr['runs'])} runs {appr['runs']}; give one weight per run, in "
+                    f"the order of runs")
+            if not any(w > 0 for w in appr["weights"]):
+                raise ShopbenchError(f"config approaches[{i}].weights: at least one weight "
+                                     f"must be positive")
+        name = appr.get("query_normalization")
+        if name is not None and name not in norms:
+            raise ShopbenchError(f"config approaches[{i}].query_normalization: {name!r} is "
+                                 f"not defined under query_normalizations")
+
+
 def _check_references(config: dict) -> None:
     models = _unique(config["models"], "models")
     approaches = _unique(config["approaches"], "approaches")
+    _check_approach_options(config, models)
     for i, appr in enumerate(config["approaches"]):
         if "model" in appr:
             model = models.get(appr["model"])

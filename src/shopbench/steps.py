@@ -21,6 +21,14 @@ from .files import atomic_outputs, atomic_path, write_frame, write_text_atomic
 log = logging.getLogger("shopbench")
 
 
+def optional(files) -> str | None:
+    """The path of an optional rule input (an empty list when absent)."""
+    if isinstance(files, str):
+        return files
+    files = list(files)
+    return files[0] if files else None
+
+
 # -- data -----------------------------------------------------------------------------------
 def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str, *, seed: int,
            locale: str, labels: list[str], n_queries: int, n_rows: int,
@@ -71,13 +79,73 @@ def corpus(examples: str, products: str, sample_file: str, corpus_out: str,
         trec.write_tsv(T.candidates_frame(protocol, judged, corp), k_tmp)
 
 
+FIELDS = ["product_title", "product_brand", "product_color", "product_bullet_point",
+          "product_description"]
+
+
+def fields(products: str, corpus_file: str, fields_out: str, *, locale: str) -> None:
+    """Each product field's text (cleaned as the corpus text), in corpus order: for BM25 field
+    weighting and for bi-encoders that embed chosen fields."""
+    docids = pd.read_parquet(corpus_file, columns=["docid"])["docid"]
+    prods = D.read_products(products, FIELDS)
+    frame = write_fields_frame(docids, prods[prods["product_locale"] == locale])
+    with atomic_outputs(fields_out) as (tmp,):
+        write_frame(frame, tmp)
+
+
+def write_fields_frame(docids: pd.Series, prods: pd.DataFrame) -> pd.DataFrame:
+    keyed = prods.assign(docid=prods["product_id"].astype(str)).drop_duplicates("docid")
+    merged = pd.DataFrame({"docid": docids.astype(str)}).merge(keyed, on="docid", how="left")
+    out = pd.DataFrame({"docid": merged["docid"]})
+    for field in FIELDS:
+        out[field] = T.product_text(merged, [field])
+    return out
+
+
+def read_fields(fields_file: str, docids: np.ndarray) -> pd.DataFrame:
+    frame = pd.read_parquet(fields_file)
+    if frame["docid"].tolist() != list(docids):
+        raise ShopbenchError(f"{fields_file} does not hold the corpus products in order; "
+                             f"delete it and rerun")
+    return frame
+
+
+def normalize_queries(queries_file: str, corpus_file: str, out: str, *, spec: dict) -> None:
+    """The queries after a named normalization: qid, query (normalized), original, changes
+    (what each step changed), seconds (per query)."""
+    from . import analyzers
+    from . import normalize as N
+
+    queries = trec.read_queries(queries_file)
+    vocabulary: set[str] = set()
+    if "spelling" in spec.get("steps", []):
+        for text in pd.read_parquet(corpus_file, columns=["text"])["text"]:
+            vocabulary.update(analyzers.unicode_words(text))
+    normalizer = N.Normalizer(spec, vocabulary)
+    texts, changes, seconds = normalizer.run(queries["query"].tolist())
+    frame = pd.DataFrame({"qid": queries["qid"], "query": texts, "original": queries["query"],
+                          "changes": changes, "seconds": seconds})
+    changed = frame[frame["query"] != frame["original"]]
+    log.info("query normalization %s: %d of %d queries changed", spec.get("name"),
+             len(changed), len(frame))
+    for row in changed.head(20).itertuples():
+        log.info("  %s: %r -> %r (%s)", row.qid, row.original, row.query, row.changes)
+    trec.write_tsv(frame, out)
+
+
+def read_normalized(path: str) -> pd.DataFrame:
+    return pd.read_csv(path, sep="\t", dtype={"qid": "int64", "query": str, "original": str,
+                                              "changes": str}, keep_default_na=False)
+
+
 # -- index ----------------------------------------------------------------------------------
 def encode(corpus_file: str, queries_file: str, *, path: str, name: str,
            document_prefix: str, query_prefix: str, batch_size: int | str, max_length: int,
            device: str, threads: int = 1, shard: int = 0, shards: int = 1,
            precision: str = "fp32",
            embeddings_out: str | None = None, queries_out: str | None = None,
-           seconds_out: str | None = None, part_out: str | None = None) -> None:
+           seconds_out: str | None = None, part_out: str | None = None,
+           fields: list[str] | None = None, fields_file: str | None = None) -> None:
     """Encode the corpus (in the batches of shopbench.shards.batch_plan) and the queries.
 
     Queries are encoded one at a time, as at serving time, and each one's seconds recorded: the
@@ -91,7 +159,7 @@ def encode(corpus_file: str, queries_file: str, *, path: str, name: str,
     from .progress import Progress
 
     models.set_threads(threads)
-    texts = pd.read_parquet(corpus_file, columns=["text"])["text"].tolist()
+    texts = corpus_texts(corpus_file, fields, fields_file)
     queries = trec.read_queries(queries_file)
     model = models.load_bi_encoder(path, name, device, max_length, precision)
     batch_size = models.resolve_batch_size(batch_size, models.pick_device(device))
@@ -117,6 +185,34 @@ def encode(corpus_file: str, queries_file: str, *, path: str, name: str,
         S.save_part(part_out, rows=rows, embeddings=emb,
                     query_rows=np.arange(start, stop, dtype=np.int64), query_embeddings=qemb,
                     query_seconds=np.asarray(seconds, dtype=np.float64))
+
+
+def corpus_texts(corpus_file: str, fields: list[str] | None = None,
+                 fields_file: str | None = None) -> list[str]:
+    """The texts a bi-encoder embeds: the corpus text, or the model's own ``fields`` joined
+    as the corpus text is (e.g. the title only)."""
+    corp = pd.read_parquet(corpus_file, columns=["docid", "text"])
+    if not fields:
+        return corp["text"].tolist()
+    frame = read_fields(fields_file, corp["docid"].to_numpy())
+    return T.product_text(frame, list(fields)).tolist()
+
+
+def encode_queries(queries_file: str, normalized_file: str, embeddings_out: str,
+                   seconds_out: str, *, path: str, name: str, query_prefix: str,
+                   max_length: int, device: str, threads: int = 1) -> None:
+    """Query embeddings of a query normalization's texts (one at a time, as in encode); the
+    seconds include the normalization's."""
+    from . import dense, models
+
+    models.set_threads(threads)
+    queries, norm_seconds = read_query_texts(queries_file, normalized_file)
+    model = models.load_bi_encoder(path, name, device, max_length)
+    qemb, seconds = dense.encode_queries(model, queries["query"].tolist(), query_prefix)
+    with atomic_outputs(embeddings_out, seconds_out) as (e_tmp, s_tmp):
+        np.save(e_tmp, qemb)
+        trec.write_tsv(pd.DataFrame({"qid": queries["qid"],
+                                     "seconds": np.asarray(seconds) + norm_seconds}), s_tmp)
 
 
 def _write_embeddings(emb, qemb, qids, seconds, embeddings_out, queries_out, seconds_out):
@@ -204,45 +300,96 @@ def dense_run(index_file: str, embeddings_file: str, query_embeddings_file: str,
     _write_outputs(queries["qid"], ranked, scores, latency, approach, run_out, latency_out)
 
 
+def read_query_texts(queries_file: str, normalized_file: str | None = None):
+    """The queries (qid, query) an approach searches with, and each query's normalization
+    seconds (zeros without a normalization)."""
+    queries = trec.read_queries(queries_file)
+    if not normalized_file:
+        return queries, np.zeros(len(queries))
+    norm = read_normalized(normalized_file)
+    if norm["qid"].tolist() != queries["qid"].tolist():
+        raise ShopbenchError(f"{normalized_file} does not hold the queries of {queries_file} "
+                             f"in order; delete it and rerun")
+    return norm[["qid", "query"]], norm["seconds"].to_numpy()
+
+
 def bm25_run(corpus_file: str, queries_file: str, candidates_file: str, run_out: str,
              latency_out: str, *, approach: str, k: int, k1: float, b: float,
-             backend: str) -> None:
-    from . import bm25
+             backend: str, analyzer="notebook", pad_zero_scores: bool = False,
+             fields: dict | None = None, fields_file: str | None = None,
+             normalized_file: str | None = None, analysis_out: str | None = None) -> None:
+    """BM25 over the analyzer's tokens of the corpus text (or of weighted product fields).
 
+    Only matching products (score > 0) are returned unless ``pad_zero_scores``. Queries and
+    products the analyzer leaves without a token are counted, logged as a warning and
+    written to ``analysis_out`` (JSON) for provenance.json.
+    """
+    from . import analyzers, bm25
+
+    analyze = analyzers.make(analyzer)
+    label = analyzers.describe(analyzer)
     corp = pd.read_parquet(corpus_file, columns=["docid", "text"])
     docids = corp["docid"].to_numpy()
-    queries, cands = _queries_and_candidates(queries_file, candidates_file, docids)
-    # The Series, not a list: bm25s then never holds every text as a Python string at once.
-    scorer = bm25.BM25Scorer(corp["text"], k1=k1, b=b, backend=backend)
-    ranked, scores, latency = bm25.search(scorer, docids, queries["query"].tolist(), k, cands)
+    queries, norm_seconds = read_query_texts(queries_file, normalized_file)
+    _, cands = _queries_and_candidates(queries_file, candidates_file, docids)
+    opts = {"k1": k1, "b": b, "backend": backend, "analyzer": analyze}
+    if fields:
+        frame = read_fields(fields_file, docids)
+        scorer = bm25.FieldedBM25({f: (frame[f], w) for f, w in fields.items()}, **opts)
+        texts = frame[list(fields)].agg(" | ".join, axis=1)
+    else:
+        # The Series, not a list: bm25s then never holds every text as a Python string at once.
+        scorer = bm25.BM25Scorer(corp["text"], **opts)
+        texts = corp["text"]
+    qtexts = queries["query"].tolist()
+    ranked, scores, latency = bm25.search(scorer, docids, qtexts, k, cands,
+                                          pad_zero_scores=pad_zero_scores)
+    report = {"approach": approach, "analyzer": label,
+              "queries": analyzers.empty_report(qtexts, map(analyze, qtexts), queries["qid"]),
+              "products": analyzers.empty_report(texts.iloc[scorer.empty_docs],
+                                                 [[]] * len(scorer.empty_docs),
+                                                 docids[scorer.empty_docs])}
+    for what, n_all in (("queries", len(qtexts)), ("products", len(docids))):
+        rep = report[what]
+        rep["of"] = n_all
+        if rep["count"]:
+            log.warning("analyzer %s leaves %d of %d %s with no token, e.g. %s", label,
+                        rep["count"], n_all, what,
+                        "; ".join(f"{e['id']}: {e['text']!r}" for e in rep["examples"]))
+    empty = sum(1 for r in ranked if not r)
+    log.info("bm25 %s (%s): %d of %d queries match no product%s", approach, label, empty,
+             len(ranked), " (padded with zero scores)" if pad_zero_scores else "")
+    latency = (np.asarray(latency) + norm_seconds).tolist()
     _write_outputs(queries["qid"], ranked, scores, latency, approach, run_out, latency_out)
+    if analysis_out:
+        write_json(report, analysis_out)
 
 
 def fusion_run(runs: list[str], run_out: str, latency_out: str, *, approach: str, k: int,
-               depth: int) -> None:
-    import time
-
+               depth: int, method: str = "rrf", weights: list[float] | None = None,
+               normalization: str = "min-max") -> None:
+    """Fuse the runs query by query; a query's latency is its own fusion time."""
     from . import fusion
 
     frames = [trec.read_run(r) for r in runs]
-    start = time.perf_counter()
-    qids, ranked, scores = fusion.rrf(frames, k=k, depth=depth)
-    per_query = (time.perf_counter() - start) / max(1, len(qids))
-    _write_outputs(qids, ranked, scores, [per_query] * len(qids), approach, run_out,
-                   latency_out)
+    qids, ranked, scores, seconds = fusion.fuse(frames, method, k, depth, weights,
+                                                normalization)
+    _write_outputs(qids, ranked, scores, seconds, approach, run_out, latency_out)
 
 
 def rerank_run(run_file: str, corpus_file: str, queries_file: str, run_out: str,
                latency_out: str, *, approach: str, path: str, model: str, max_length: int,
                batch_size: int | str, depth: int, device: str, threads: int = 1,
-               shard: int = 0, shards: int = 1, precision: str = "fp32") -> None:
-    """Rerank the queries of query shard ``shard`` of ``shards`` (all of them by default)."""
+               shard: int = 0, shards: int = 1, normalized_file: str | None = None,
+               precision: str = "fp32") -> None:
+    """Rerank the queries of query shard ``shard`` of ``shards`` (all of them by default);
+    with ``normalized_file`` the cross-encoder reads the normalized queries."""
     from . import models, rerank
     from . import shards as S
 
     models.set_threads(threads)
     corp = pd.read_parquet(corpus_file, columns=["docid", "text"])
-    queries = trec.read_queries(queries_file)
+    queries, _ = read_query_texts(queries_file, normalized_file)
     run = trec.read_run(run_file)
     if shards > 1:
         qids = np.unique(run["qid"].to_numpy())
@@ -277,8 +424,9 @@ def merge_runs(run_files: list[str], latency_files: list[str], run_out: str,
 # -- evaluate -------------------------------------------------------------------------------
 def evaluate(run_file: str, qrels_file: str, queries_file: str, corpus_file: str,
              out: str, *, approach: str, seed: int, hits_k: list[int], gains: dict,
-             relevant_labels: list[str]) -> None:
-    """Per-query metrics, with the query text and the top-3 titles marked hit or miss."""
+             relevant_labels: list[str], normalized_file: str | None = None) -> None:
+    """Per-query metrics, with the query text and the top-3 titles marked hit or miss; with
+    a query normalization also the normalized text and what changed."""
     from . import metrics
 
     run, qrels = trec.read_run(run_file), trec.read_qrels(qrels_file)
@@ -296,6 +444,12 @@ def evaluate(run_file: str, qrels_file: str, queries_file: str, corpus_file: str
     table.insert(0, "seed", seed)
     table.insert(0, "approach", approach)
     table.insert(3, "query", table["qid"].map(dict(zip(queries["qid"], queries["query"]))))
+    if normalized_file:
+        norm = read_normalized(normalized_file)
+        table.insert(4, "query_normalized", table["qid"].map(dict(zip(norm["qid"],
+                                                                     norm["query"]))))
+        table.insert(5, "query_changes", table["qid"].map(dict(zip(norm["qid"],
+                                                                  norm["changes"]))))
     table["top3"] = table["qid"].map(top3).fillna("")
     trec.write_tsv(table, out)
 

@@ -14,7 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def metric_columns(per_query: pd.DataFrame) -> list[str]:
-    skip = {"approach", "seed", "qid", "query", "first_rel_rank", "top3"}
+    skip = {"approach", "seed", "qid", "query", "query_normalized", "query_changes",
+            "first_rel_rank", "top3"}
     return [c for c in per_query.columns if c not in skip]
 
 
@@ -109,7 +110,8 @@ def worst_queries(per_query: pd.DataFrame, n: int = 10, by: str = "mrr") -> pd.D
     rank = {name: i for i, name in enumerate(dict.fromkeys(per_query["approach"]))}
     ordered = per_query.assign(_order=per_query["approach"].map(rank))
     ordered = ordered.sort_values(["_order"] + keys, kind="stable")
-    cols = ["approach", "seed", "qid", "query", by, "ndcg@10", "first_rel_rank", "top3"]
+    cols = ["approach", "seed", "qid", "query", "query_normalized", "query_changes", by,
+            "ndcg@10", "first_rel_rank", "top3"]
     return ordered.groupby("approach", sort=False).head(n)[[c for c in cols if c in ordered]]
 
 

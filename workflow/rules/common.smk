@@ -29,6 +29,7 @@ APPROACHES = {a["name"]: a for a in config["approaches"]}
 ORDER = list(APPROACHES)
 BASELINE = baseline_of(config)
 SAMPLING = config["sampling"]
+QNORMS = {q["name"]: q for q in config["query_normalizations"]}
 # The models and approaches feeding a reranker: their jobs run first (Snakemake priority), so
 # the longest chain (encode -> index -> dense -> rerank) starts as early as it can.
 CRITICAL = _critical_path(config)
@@ -58,6 +59,28 @@ def model_of(wildcards):
 
 def seed_dir(path):
     return f"{R}/seed{{seed}}/{path}"
+
+
+def qnorm_of(wildcards):
+    """The approach's query normalization name, or None."""
+    return APPROACHES[wildcards.approach].get("query_normalization")
+
+
+def normalized_queries(wildcards):
+    """The approach's normalized queries file (a list: empty without a normalization)."""
+    name = qnorm_of(wildcards)
+    return [f"{R}/seed{wildcards.seed}/queries/{name}.tsv"] if name else []
+
+
+def fields_input(uses_fields):
+    """fields.parquet of the seed when ``uses_fields(wildcards)``, else nothing."""
+    return lambda w: [f"{R}/seed{w.seed}/fields.parquet"] if uses_fields(w) else []
+
+
+def bm25_analysis_files():
+    """Every BM25 approach's analyzer report (queries and products left without a token)."""
+    names = [n for n, a in APPROACHES.items() if a["type"] == "bm25"]
+    return expand(f"{R}/seed{{seed}}/analysis/{{approach}}.json", seed=SEEDS, approach=names)
 
 
 def final_outputs():

@@ -8,6 +8,7 @@ rule evaluate:
         qrels=seed_dir("qrels.tsv"),
         queries=seed_dir("queries.tsv"),
         corpus=seed_dir("corpus.parquet"),
+        normalized=normalized_queries,
     output:
         seed_dir("eval/{approach}.tsv"),
     params:

@@ -7,6 +7,7 @@ rule encode:
     input:
         corpus=seed_dir("corpus.parquet"),
         queries=seed_dir("queries.tsv"),
+        fields=fields_input(lambda w: MODELS[w.model]["fields"]),
     output:
         **encode_outputs(),
     params:
@@ -16,6 +17,7 @@ rule encode:
         batch_size=lambda w: MODELS[w.model]["batch_size"],
         max_length=lambda w: MODELS[w.model]["max_length"],
         precision=lambda w: MODELS[w.model]["precision"],
+        fields=lambda w: MODELS[w.model]["fields"],
         device=config["device"],
         shard=shard_of,
         shards=SHARDS,
@@ -48,3 +50,29 @@ rule index:
         "../../envs/retrieve.yaml"
     script:
         "../scripts/index.py"
+
+
+rule encode_queries:
+    input:
+        queries=seed_dir("queries.tsv"),
+        normalized=seed_dir("queries/{qnorm}.tsv"),
+    output:
+        embeddings=seed_dir("embeddings/{model}.q-{qnorm}.npy"),
+        seconds=seed_dir("latency/queries/{model}.q-{qnorm}.tsv"),
+    wildcard_constraints:
+        qnorm="|".join(map(re.escape, QNORMS)) or "(?!)",
+    params:
+        path=lambda w: MODELS[w.model]["path"],
+        query_prefix=lambda w: MODELS[w.model]["query_prefix"],
+        max_length=lambda w: MODELS[w.model]["max_length"],
+        device=config["device"],
+    threads: 4
+    resources:
+        gpu=GPUS,
+        cpus_per_task=lambda wildcards, threads: threads,
+    log:
+        f"{R}/logs/seed{{seed}}/encode_queries_{{model}}_{{qnorm}}.log",
+    conda:
+        "../../envs/retrieve.yaml"
+    script:
+        "../scripts/encode_queries.py"

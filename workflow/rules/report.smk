@@ -74,6 +74,7 @@ rule provenance:
     input:
         data=[config["data"]["examples"], config["data"]["products"]],
         metrics=f"{R}/metrics.csv",
+        analysis=bm25_analysis_files(),
     output:
         report(
             f"{R}/provenance.json",

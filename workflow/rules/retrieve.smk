@@ -7,8 +7,14 @@ rule dense:
         embeddings=lambda w: f"{R}/seed{w.seed}/embeddings/{model_of(w)['name']}.npy",
         query_embeddings=lambda w: (
             f"{R}/seed{w.seed}/embeddings/{model_of(w)['name']}.queries.npy"
+            if not qnorm_of(w)
+            else f"{R}/seed{w.seed}/embeddings/{model_of(w)['name']}.q-{qnorm_of(w)}.npy"
         ),
-        query_seconds=lambda w: f"{R}/seed{w.seed}/latency/queries/{model_of(w)['name']}.tsv",
+        query_seconds=lambda w: (
+            f"{R}/seed{w.seed}/latency/queries/{model_of(w)['name']}.tsv"
+            if not qnorm_of(w)
+            else f"{R}/seed{w.seed}/latency/queries/{model_of(w)['name']}.q-{qnorm_of(w)}.tsv"
+        ),
         corpus=seed_dir("corpus.parquet"),
         queries=seed_dir("queries.tsv"),
         candidates=seed_dir("candidates.tsv"),
@@ -39,9 +45,12 @@ rule bm25:
         corpus=seed_dir("corpus.parquet"),
         queries=seed_dir("queries.tsv"),
         candidates=seed_dir("candidates.tsv"),
+        fields=fields_input(lambda w: APPROACHES[w.approach]["fields"]),
+        normalized=normalized_queries,
     output:
         run=seed_dir("runs/{approach}.tsv"),
         latency=seed_dir("latency/{approach}.tsv"),
+        analysis=seed_dir("analysis/{approach}.json"),
     wildcard_constraints:
         approach=names_of("bm25"),
     params:
@@ -49,6 +58,9 @@ rule bm25:
         k1=lambda w: APPROACHES[w.approach]["k1"],
         b=lambda w: APPROACHES[w.approach]["b"],
         backend=lambda w: APPROACHES[w.approach]["backend"],
+        analyzer=lambda w: APPROACHES[w.approach]["analyzer"],
+        pad_zero_scores=lambda w: APPROACHES[w.approach]["pad_zero_scores"],
+        fields=lambda w: APPROACHES[w.approach]["fields"],
     priority: lambda w: critical_priority(approaches=[w.approach])
     log:
         f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
@@ -71,6 +83,9 @@ rule fusion:
     params:
         k=lambda w: APPROACHES[w.approach]["k"],
         depth=lambda w: APPROACHES[w.approach]["depth"],
+        method=lambda w: APPROACHES[w.approach]["method"],
+        weights=lambda w: APPROACHES[w.approach]["weights"],
+        normalization=lambda w: APPROACHES[w.approach]["normalization"],
     priority: lambda w: critical_priority(approaches=[w.approach])
     log:
         f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
@@ -85,6 +100,7 @@ rule rerank:
         run=lambda w: f"{R}/seed{w.seed}/runs/{APPROACHES[w.approach]['run']}.tsv",
         corpus=seed_dir("corpus.parquet"),
         queries=seed_dir("queries.tsv"),
+        normalized=normalized_queries,
     output:
         run=part_output(seed_dir("runs/{approach}.tsv")),
         latency=part_output(seed_dir("latency/{approach}.tsv")),

@@ -20,3 +20,37 @@ rule corpus:
         "../../envs/data.yaml"
     script:
         "../scripts/corpus.py"
+
+
+rule fields:
+    input:
+        products=config["data"]["products"],
+        corpus=seed_dir("corpus.parquet"),
+    output:
+        fields=seed_dir("fields.parquet"),
+    params:
+        locale=SAMPLING["locale"],
+    log:
+        f"{R}/logs/seed{{seed}}/fields.log",
+    conda:
+        "../../envs/data.yaml"
+    script:
+        "../scripts/fields.py"
+
+
+rule normalize_queries:
+    input:
+        queries=seed_dir("queries.tsv"),
+        corpus=seed_dir("corpus.parquet"),
+    output:
+        seed_dir("queries/{qnorm}.tsv"),
+    wildcard_constraints:
+        qnorm="|".join(map(re.escape, QNORMS)) or "(?!)",
+    params:
+        spec=lambda w: QNORMS[w.qnorm],
+    log:
+        f"{R}/logs/seed{{seed}}/normalize_queries_{{qnorm}}.log",
+    conda:
+        "../../envs/retrieve.yaml"
+    script:
+        "../scripts/normalize_queries.py"

@@ -6,4 +6,7 @@ from shopbench.logs import step_logging
 with step_logging(snakemake.log):
     steps.bm25_run(snakemake.input.corpus, snakemake.input.queries, snakemake.input.candidates,
                    snakemake.output.run, snakemake.output.latency,
-                   approach=snakemake.wildcards.approach, **snakemake.params)
+                   approach=snakemake.wildcards.approach,
+                   fields_file=steps.optional(snakemake.input.fields),
+                   normalized_file=steps.optional(snakemake.input.normalized),
+                   analysis_out=snakemake.output.analysis, **snakemake.params)

@@ -6,5 +6,6 @@ from shopbench.logs import step_logging
 with step_logging(snakemake.log):
     steps.encode(snakemake.input.corpus, snakemake.input.queries,
                  name=snakemake.wildcards.model, threads=snakemake.threads,
+                 fields_file=steps.optional(snakemake.input.fields),
                  **{f"{key}_out": path for key, path in snakemake.output.items()},
                  **snakemake.params)

@@ -7,4 +7,5 @@ with step_logging(snakemake.log):
     steps.evaluate(snakemake.input.run, snakemake.input.qrels, snakemake.input.queries,
                    snakemake.input.corpus, snakemake.output[0],
                    approach=snakemake.wildcards.approach, seed=int(snakemake.wildcards.seed),
+                   normalized_file=steps.optional(snakemake.input.normalized),
                    **snakemake.params)

@@ -7,4 +7,5 @@ with step_logging(snakemake.log):
     steps.rerank_run(snakemake.input.run, snakemake.input.corpus, snakemake.input.queries,
                      snakemake.output.run, snakemake.output.latency,
                      approach=snakemake.wildcards.approach, threads=snakemake.threads,
+                     normalized_file=steps.optional(snakemake.input.normalized),
                      **snakemake.params)
