@@ -143,6 +143,24 @@ CASES = [
     ("bad-score-normalization", _set("approaches.2.normalization", "minmax"),
      r"config approaches\[2\]\.normalization: 'minmax' is not one of \['min-max', 'z-score', "
      r"'l2'\]"),
+    ("bm25-unknown-ties", _set("approaches.1.ties", "stable"),
+     r"config approaches\[1\]\.ties: 'stable' is not one of \['docid', 'notebook'\]"),
+    ("fusion-unknown-ties", _set("approaches.2.ties", "first"),
+     r"config approaches\[2\]\.ties: 'first' is not one of \['docid', 'notebook'\]"),
+    ("ties-not-string", _set("approaches.1.ties", True),
+     r"config approaches\[1\]\.ties: True is not of type 'string'"),
+    ("ties-on-dense", _set("approaches.0.ties", "notebook"),
+     r"config approaches\[0\]: unknown key\(s\) 'ties'"),
+    ("notebook-ties-on-combsum",
+     lambda c: (_set("approaches.2.method", "combsum")(c),
+                _set("approaches.2.ties", "notebook")(c)),
+     r"config approaches\[2\]\.ties: 'notebook' is the notebook's RRF order; method "
+     r"'combsum' has none"),
+    ("notebook-ties-on-combmnz",
+     lambda c: (_set("approaches.2.method", "combmnz")(c),
+                _set("approaches.2.ties", "notebook")(c)),
+     r"config approaches\[2\]\.ties: 'notebook' is the notebook's RRF order; method "
+     r"'combmnz' has none"),
     ("weights-mismatch", _set("approaches.2.weights", [1.0, 2.0, 3.0]),
      r"config approaches\[2\]\.weights: 3 weight\(s\) for 2 runs \['dense', 'bm25'\]; give "
      r"one weight per run"),
@@ -205,8 +223,8 @@ def dry_run(tmp_path: Path, config: dict | str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("case_id", ["unknown-nested-key", "missing-approach", "fusion-cycle",
-                                     "gains-partial",
-                                     "n_queries-zero", "name-escapes-results"])
+                                     "gains-partial", "fusion-unknown-ties",
+                                     "notebook-ties-on-combsum", "n_queries-zero", "name-escapes-results"])
 def test_snakemake_stops_at_parse_time(tmp_path, case_id):
     proc = dry_run(tmp_path, bad_config(case_id))
     out = proc.stdout + proc.stderr

@@ -100,12 +100,15 @@ class FieldedBM25:
 
 
 def search(scorer, docids: np.ndarray, queries: list[str], k: int,
-           candidates: list[np.ndarray] | None = None, pad_zero_scores: bool = False):
+           candidates: list[np.ndarray] | None = None, pad_zero_scores: bool = False,
+           ties: str = "docid"):
     """Top-``k`` (docids, scores) per query, and per-query latency in seconds.
 
     Only products that match (score > 0) are returned, so a query without a match gets an
     empty ranking. ``pad_zero_scores`` keeps the notebook's behaviour instead: the top ``k``
-    whatever their score, zeros included (ordered by docid among equal scores).
+    whatever their score, zeros included. Equal scores are ordered by docid, or with
+    ``ties="notebook"`` as the notebook's ``scores.argsort()[::-1]`` over the corpus order
+    (over a query's candidates, in corpus order, with candidates).
     """
     ranked, scores, latency = [], [], []
     for i, query in enumerate(queries):
@@ -113,10 +116,10 @@ def search(scorer, docids: np.ndarray, queries: list[str], k: int,
         sc = scorer.scores(query)
         if candidates is not None:
             idx = candidates[i]
-            order, top = top_k(sc[idx], docids[idx], k)
+            order, top = top_k(sc[idx], docids[idx], k, ties)
             order = idx[order]
         else:
-            order, top = top_k(sc, docids, k)
+            order, top = top_k(sc, docids, k, ties)
         if not pad_zero_scores:
             keep = top > 0
             order, top = order[keep], top[keep]

@@ -167,6 +167,10 @@ def _check_approach_options(config: dict, models: dict) -> None:
                 appr["analyzer"] = analyzers.spec(appr["analyzer"])
             except ShopbenchError as exc:
                 raise ShopbenchError(f"config approaches[{i}].analyzer: {exc}") from None
+        if appr["type"] == "fusion" and appr["ties"] == "notebook" and appr["method"] != "rrf":
+            raise ShopbenchError(f"config approaches[{i}].ties: 'notebook' is the notebook's "
+                                 f"RRF order; method {appr['method']!r} has none (use ties: "
+                                 f"docid or method: rrf)")
         if appr["type"] == "fusion" and appr.get("weights") is not None:
             if len(appr["weights"]) != len(appr["runs"]):
                 raise ShopbenchError(

@@ -1,6 +1,8 @@
 """Rank fusion of several runs, one query at a time (so each query's fusion time is measured).
 
-Methods (each over every run's top ``depth``, ties broken by docid ascending):
+Methods (each over every run's top ``depth``, ties broken by docid ascending; ``ties="notebook"``
+on ``rrf``: the notebook's order instead, a stable sort by descending fused score over the order
+in which products first appear, runs in the given order, each in rank order):
 
 - ``rrf``: reciprocal rank fusion (Cormack et al., 2009), the notebook's hybrid:
   score(d) = sum over runs of weight / (k + rank(d)), rank from 1. With every weight 1 (the
@@ -27,6 +29,7 @@ import pandas as pd
 from .errors import ShopbenchError
 
 METHODS = ("rrf", "combsum", "combmnz")
+TIES = ("docid", "notebook")
 NORMALIZATIONS = ("min-max", "z-score", "l2")
 
 
@@ -50,11 +53,16 @@ def normalize(scores: list[float], how: str) -> list[float]:
 
 
 def check(method: str, n_runs: int, weights: list[float] | None,
-          normalization: str = "min-max") -> list[float]:
-    """The per-run weights (default all 1); ShopbenchError on a bad method, weights or
-    normalization."""
+          normalization: str = "min-max", ties: str = "docid") -> list[float]:
+    """The per-run weights (default all 1); ShopbenchError on a bad method, weights,
+    normalization or ties."""
     if method not in METHODS:
         raise ShopbenchError(f"unknown fusion method {method!r}; use one of {list(METHODS)}")
+    if ties not in TIES:
+        raise ShopbenchError(f"unknown ties {ties!r}; use one of {list(TIES)}")
+    if ties == "notebook" and method != "rrf":
+        raise ShopbenchError(f"ties 'notebook' is the notebook's RRF order; method {method!r} "
+                             f"has none: use ties 'docid'")
     if normalization not in NORMALIZATIONS:
         raise ShopbenchError(f"unknown score normalization {normalization!r}; use one of "
                              f"{list(NORMALIZATIONS)}")
@@ -70,10 +78,14 @@ def check(method: str, n_runs: int, weights: list[float] | None,
 
 
 def fuse_query(lists: list[tuple[list[str], list[float]]], method: str = "rrf", k: int = 60,
-               weights: list[float] | None = None,
-               normalization: str = "min-max") -> tuple[list[str], list[float]]:
+               weights: list[float] | None = None, normalization: str = "min-max",
+               ties: str = "docid") -> tuple[list[str], list[float]]:
     """Fuse one query's ranked lists [(docids, scores), ...] (each in rank order, already cut
-    to the depth); returns docids and fused scores, best first."""
+    to the depth); returns docids and fused scores, best first.
+
+    Equal fused scores: docid ascending, or with ``ties="notebook"`` the notebook's
+    ``sorted(rrf.items(), key=lambda kv: -kv[1])``, stable over first-appearance order (the
+    lists in order, each in rank order)."""
     weights = weights or [1.0] * len(lists)
     fused: dict[str, float] = {}
     hits: dict[str, int] = {}
@@ -88,17 +100,21 @@ def fuse_query(lists: list[tuple[list[str], list[float]]], method: str = "rrf", 
                 hits[doc] = hits.get(doc, 0) + 1
     if method == "combmnz":
         fused = {doc: s * hits.get(doc, 0) for doc, s in fused.items()}
-    ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+    if ties == "notebook":
+        ranked = sorted(fused.items(), key=lambda kv: -kv[1])
+    else:
+        ranked = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
     return [d for d, _ in ranked], [s for _, s in ranked]
 
 
 def fuse(runs: list[pd.DataFrame], method: str = "rrf", k: int = 60, depth: int = 100,
-         weights: list[float] | None = None, normalization: str = "min-max"):
+         weights: list[float] | None = None, normalization: str = "min-max",
+         ties: str = "docid"):
     """Fuse run frames (qid, docid, rank[, score]) query by query.
 
     Returns qids, ranked docids, scores per query, and each query's fusion seconds.
     """
-    weights = check(method, len(runs), weights, normalization)
+    weights = check(method, len(runs), weights, normalization, ties)
     per_run = []
     for run in runs:
         top = run.loc[run["rank"] <= depth].sort_values(["qid", "rank"], kind="stable")
@@ -110,7 +126,7 @@ def fuse(runs: list[pd.DataFrame], method: str = "rrf", k: int = 60, depth: int 
     for qid in qids:
         start = time.perf_counter()
         lists = [r.get(qid, ([], [])) for r in per_run]
-        ranked, sc = fuse_query(lists, method, k, weights, normalization)
+        ranked, sc = fuse_query(lists, method, k, weights, normalization, ties)
         seconds.append(time.perf_counter() - start)
         docids.append(ranked)
         fused_scores.append(np.asarray(sc, dtype=np.float64))

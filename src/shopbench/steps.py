@@ -316,7 +316,7 @@ def read_query_texts(queries_file: str, normalized_file: str | None = None):
 def bm25_run(corpus_file: str, queries_file: str, candidates_file: str, run_out: str,
              latency_out: str, *, approach: str, k: int, k1: float, b: float,
              backend: str, analyzer="notebook", pad_zero_scores: bool = False,
-             fields: dict | None = None, fields_file: str | None = None,
+             ties: str = "docid", fields: dict | None = None, fields_file: str | None = None,
              normalized_file: str | None = None, analysis_out: str | None = None) -> None:
     """BM25 over the analyzer's tokens of the corpus text (or of weighted product fields).
 
@@ -343,7 +343,7 @@ def bm25_run(corpus_file: str, queries_file: str, candidates_file: str, run_out:
         texts = corp["text"]
     qtexts = queries["query"].tolist()
     ranked, scores, latency = bm25.search(scorer, docids, qtexts, k, cands,
-                                          pad_zero_scores=pad_zero_scores)
+                                          pad_zero_scores=pad_zero_scores, ties=ties)
     report = {"approach": approach, "analyzer": label,
               "queries": analyzers.empty_report(qtexts, map(analyze, qtexts), queries["qid"]),
               "products": analyzers.empty_report(texts.iloc[scorer.empty_docs],
@@ -367,13 +367,13 @@ def bm25_run(corpus_file: str, queries_file: str, candidates_file: str, run_out:
 
 def fusion_run(runs: list[str], run_out: str, latency_out: str, *, approach: str, k: int,
                depth: int, method: str = "rrf", weights: list[float] | None = None,
-               normalization: str = "min-max") -> None:
+               normalization: str = "min-max", ties: str = "docid") -> None:
     """Fuse the runs query by query; a query's latency is its own fusion time."""
     from . import fusion
 
     frames = [trec.read_run(r) for r in runs]
     qids, ranked, scores, seconds = fusion.fuse(frames, method, k, depth, weights,
-                                                normalization)
+                                                normalization, ties)
     _write_outputs(qids, ranked, scores, seconds, approach, run_out, latency_out)
 
 

@@ -1,7 +1,8 @@
 """TREC run and qrels files, and ranking helpers shared by every approach.
 
 Run file: ``qid Q0 docid rank score tag``, ranks from 1, sorted by qid then rank. Ties in score
-are broken by docid ascending, so runs are deterministic.
+are broken by docid ascending, so runs are deterministic (``ties="notebook"``: the notebook's
+``np.argsort(scores)[::-1]`` order instead, see :func:`top_k`).
 """
 
 from __future__ import annotations
@@ -14,14 +15,25 @@ import pandas as pd
 from .files import atomic_path
 
 RUN_COLUMNS = ["qid", "q0", "docid", "rank", "score", "tag"]
+TIES = ("docid", "notebook")
 
 
-def top_k(scores: np.ndarray, docids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+def top_k(scores: np.ndarray, docids: np.ndarray, k: int,
+          ties: str = "docid") -> tuple[np.ndarray, np.ndarray]:
     """Indices and scores of the best ``k`` entries: score descending, then docid ascending.
 
     On long score arrays only the entries scoring at least the ``k``-th best (ties included)
     are sorted, which gives the same order as sorting everything.
+
+    ``ties="notebook"``: the notebook's order, ``np.argsort(scores)[::-1][:k]`` over the
+    array as given (numpy's default sort, a full sort: equal scores come in the order that
+    expression gives, which depends on the positions, not on the docids).
     """
+    if ties == "notebook":
+        order = np.argsort(scores)[::-1][:k]
+        return order, scores[order]
+    if ties != "docid":
+        raise ValueError(f"unknown ties {ties!r}; use one of {list(TIES)}")
     k = min(k, len(scores))
     values = -np.asarray(scores, dtype=np.float64)
     if 0 < k < len(values) // 8:

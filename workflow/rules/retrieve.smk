@@ -60,6 +60,7 @@ rule bm25:
         backend=lambda w: APPROACHES[w.approach]["backend"],
         analyzer=lambda w: APPROACHES[w.approach]["analyzer"],
         pad_zero_scores=lambda w: APPROACHES[w.approach]["pad_zero_scores"],
+        ties=lambda w: APPROACHES[w.approach]["ties"],
         fields=lambda w: APPROACHES[w.approach]["fields"],
     priority: lambda w: critical_priority(approaches=[w.approach])
     log:
@@ -86,6 +87,7 @@ rule fusion:
         method=lambda w: APPROACHES[w.approach]["method"],
         weights=lambda w: APPROACHES[w.approach]["weights"],
         normalization=lambda w: APPROACHES[w.approach]["normalization"],
+        ties=lambda w: APPROACHES[w.approach]["ties"],
     priority: lambda w: critical_priority(approaches=[w.approach])
     log:
         f"{R}/logs/seed{{seed}}/run_{{approach}}.log",
