@@ -1,9 +1,12 @@
 """End to end on the real ESCI slice with the real all-MiniLM-L6-v2: the notebook's experiment.
 
-The MiniLM figures are checked against the notebook's own code (cells 2-6) run in the test.
+The MiniLM figures are checked against the notebook's own code (cells 2-6) run in the test, and
+the hybrid with ``ties: notebook`` against the notebook's cell 10 (BM25 + FAISS, RRF).
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pandas as pd
@@ -16,9 +19,19 @@ pytestmark = pytest.mark.slow
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 
-def notebook_minilm_metrics(esci_slice) -> pd.DataFrame:
-    """The notebook's baseline evaluation (cells 4-6), per query."""
+def notebook_eval(ranked, relevant) -> dict:
+    """The notebook's eval_ranking (cell 5)."""
+    ranks = [i for i, pid in enumerate(ranked) if pid in relevant]
+    return {"hits@1": float(any(r < 1 for r in ranks)), "hits@5": float(any(r < 5 for r in ranks)),
+            "hits@10": float(any(r < 10 for r in ranks)),
+            "mrr": 0.0 if not ranks else 1.0 / (min(ranks) + 1)}
+
+
+def notebook_minilm_metrics(esci_slice) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """The notebook's baseline evaluation (cells 4-6) and its hybrid (cells 10-11), per query,
+    and the notebook's product order."""
     import faiss
+    from rank_bm25 import BM25Okapi
     from sentence_transformers import SentenceTransformer
 
     from shopbench.models import resolve_model
@@ -41,7 +54,34 @@ def notebook_minilm_metrics(esci_slice) -> pd.DataFrame:
         rows.append({"qid": qid, "hits@1": float(any(r < 1 for r in ranks)),
                      "hits@10": float(any(r < 10 for r in ranks)),
                      "mrr": 0.0 if not ranks else 1.0 / (min(ranks) + 1)})
-    return pd.DataFrame(rows).set_index("qid").sort_index()
+
+    # cell 10, as written (no query prefix for MiniLM)
+    def _simple_tokenize(text):
+        return re.findall(r"[a-z0-9]+", text.lower())
+
+    bm25 = BM25Okapi([_simple_tokenize(t) for t in prod["product_text"].tolist()], k1=1.5,
+                     b=0.75)
+
+    def search_hybrid(qtext, k=100, rrf_k=60):
+        q_emb = model.encode([qtext], normalize_embeddings=True)
+        _, faiss_idx = index.search(q_emb.astype("float32"), k=k)
+        faiss_pids = [prod_ids[i] for i in faiss_idx[0]]
+        bm25_scores = bm25.get_scores(_simple_tokenize(qtext))
+        bm25_idx = bm25_scores.argsort()[::-1][:k]
+        bm25_pids = [prod_ids[i] for i in bm25_idx]
+        rrf = {}
+        for rank, pid in enumerate(faiss_pids):
+            rrf[pid] = rrf.get(pid, 0.0) + 1.0 / (rrf_k + rank + 1)
+        for rank, pid in enumerate(bm25_pids):
+            rrf[pid] = rrf.get(pid, 0.0) + 1.0 / (rrf_k + rank + 1)
+        fused = sorted(rrf.items(), key=lambda kv: -kv[1])
+        return [pid for pid, _ in fused]
+
+    hybrid = [{"qid": qid, **notebook_eval(search_hybrid(data["query"]),
+                                           set(data["product_id"]))}
+              for qid, data in gt.items()]
+    return (pd.DataFrame(rows).set_index("qid").sort_index(),
+            pd.DataFrame(hybrid).set_index("qid").sort_index(), [str(p) for p in prod_ids])
 
 
 def test_notebook_experiment_on_real_slice(esci_slice, tmp_path):
@@ -59,6 +99,10 @@ def test_notebook_experiment_on_real_slice(esci_slice, tmp_path):
             {"name": "minilm-100", "type": "dense", "model": "minilm", "k": 100},
             {"name": "bm25", "type": "bm25"},
             {"name": "hybrid", "type": "fusion", "runs": ["minilm-100", "bm25"]},
+            # the notebook's hybrid exactly: zero scores kept, the notebook's tie orders
+            {"name": "bm25-nb", "type": "bm25", "pad_zero_scores": True, "ties": "notebook"},
+            {"name": "hybrid-nb", "type": "fusion", "runs": ["minilm-100", "bm25-nb"],
+             "ties": "notebook"},
         ],
     }
     snakemake(tmp_path, write_config(tmp_path, config), "--cores", "2")
@@ -72,8 +116,22 @@ def test_notebook_experiment_on_real_slice(esci_slice, tmp_path):
     assert metrics.loc["minilm", "n_queries"] == qrels[0].nunique()
 
     ours = pd.read_csv(seed / "eval" / "minilm.tsv", sep="\t").set_index("qid").sort_index()
-    notebook = notebook_minilm_metrics(esci_slice)
+    notebook, notebook_hybrid, prod_ids = notebook_minilm_metrics(esci_slice)
     assert ours.index.tolist() == notebook.index.tolist()
     for col in ["hits@1", "hits@10", "mrr"]:
         np.testing.assert_allclose(ours[col].to_numpy(), notebook[col].to_numpy(), atol=1e-9)
         assert metrics.loc["minilm", col] == pytest.approx(notebook[col].mean(), abs=1e-6)
+
+    # the corpus keeps the notebook's product order (BM25's notebook ties depend on it)
+    assert pd.read_parquet(seed / "corpus.parquet")["docid"].tolist() == prod_ids
+    ours = pd.read_csv(seed / "eval" / "hybrid-nb.tsv", sep="\t").set_index("qid").sort_index()
+    assert ours.index.tolist() == notebook_hybrid.index.tolist()
+    for col in ["hits@1", "hits@5", "hits@10", "mrr"]:
+        np.testing.assert_allclose(ours[col].to_numpy(), notebook_hybrid[col].to_numpy(),
+                                   atol=1e-9, err_msg=col)
+        assert metrics.loc["hybrid-nb", col] == pytest.approx(notebook_hybrid[col].mean(),
+                                                              abs=1e-6)
+    print("hybrid notebook / hybrid-nb / hybrid (docid ties):")
+    for col in ["hits@1", "hits@5", "hits@10", "mrr"]:
+        print(f"  {col}: {notebook_hybrid[col].mean():.4f} {metrics.loc['hybrid-nb', col]:.4f} "
+              f"{metrics.loc['hybrid', col]:.4f}")
