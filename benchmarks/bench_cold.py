@@ -9,7 +9,8 @@ Snakemake metadata for it, each side a fresh process timed from the outside as a
 models of their shapes (12x384 and 6x384, ``random_models.py``): same cost, meaningless scores.
 
 * notebook: ``benchmarks/notebook.py`` (cells 1-12 of the notebook, model paths as arguments);
-* shopbench: ``experiments/seed.yaml`` with its data and model paths replaced, and, unless
+* shopbench: ``experiments/seed.yaml`` with its data and model paths replaced, ``ties:
+  notebook`` on its BM25 and hybrid (the notebook's order of equal scores), and, unless
   ``--pinned``, its batch sizes and model threads left to the defaults (``batch_size: auto``,
   ``model_threads: auto``); seed.yaml pins the notebook's batch sizes (128 and 32) and the
   earlier 4 threads so that its results files stay byte-identical.
@@ -65,6 +66,9 @@ def shopbench_config(work: Path, paths: dict[str, str], pinned: bool, precision:
             model.pop("batch_size", None)
         if precision != "fp32":
             model["precision"] = precision
+    for approach in cfg["approaches"]:  # the notebook's order of equal scores (seed.yaml
+        if approach["type"] in ("bm25", "fusion"):  # keeps docid ties, its results unchanged)
+            approach["ties"] = "notebook"
     path = work / "bench-cold.yaml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     return path
