@@ -103,6 +103,9 @@ def test_notebook_experiment_on_real_slice(esci_slice, tmp_path):
             {"name": "bm25-nb", "type": "bm25", "pad_zero_scores": True, "ties": "notebook"},
             {"name": "hybrid-nb", "type": "fusion", "runs": ["minilm-100", "bm25-nb"],
              "ties": "notebook"},
+            # seed.yaml's hybrid: zero scores kept, ties by docid (printed for comparison)
+            {"name": "bm25-padded", "type": "bm25", "pad_zero_scores": True},
+            {"name": "hybrid-padded", "type": "fusion", "runs": ["minilm-100", "bm25-padded"]},
         ],
     }
     snakemake(tmp_path, write_config(tmp_path, config), "--cores", "2")
@@ -131,7 +134,8 @@ def test_notebook_experiment_on_real_slice(esci_slice, tmp_path):
                                    atol=1e-9, err_msg=col)
         assert metrics.loc["hybrid-nb", col] == pytest.approx(notebook_hybrid[col].mean(),
                                                               abs=1e-6)
-    print("hybrid notebook / hybrid-nb / hybrid (docid ties):")
+    print("hybrid: notebook / ties notebook (padded) / docid (padded) / docid (unpadded)")
     for col in ["hits@1", "hits@5", "hits@10", "mrr"]:
-        print(f"  {col}: {notebook_hybrid[col].mean():.4f} {metrics.loc['hybrid-nb', col]:.4f} "
-              f"{metrics.loc['hybrid', col]:.4f}")
+        print(f"  {col}: {notebook_hybrid[col].mean():.4f} "
+              + " ".join(f"{metrics.loc[a, col]:.4f}"
+                         for a in ["hybrid-nb", "hybrid-padded", "hybrid"]))
