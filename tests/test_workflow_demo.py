@@ -166,14 +166,26 @@ def test_added_seed_reruns_only_its_branch(demo_run, tmp_path):
     assert {r for r, _ in jobs} - {r for r, _ in per_seed} == AGGREGATES
 
 
-def test_bm25_edit_reruns_bm25_and_dependents(demo_run, tmp_path):
+@pytest.mark.parametrize("key, value", [("k1", 1.2), ("ties", "notebook")])
+def test_bm25_edit_reruns_bm25_and_dependents(demo_run, tmp_path, key, value):
     work, config, _ = demo_run
     config = json.loads(json.dumps(config))
-    config["approaches"][2]["k1"] = 1.2
+    config["approaches"][2][key] = value
     jobs = {(r, w) for r, w in _plan(work, config, tmp_path) if r not in AGGREGATES}
     assert jobs == {("bm25", "seed=1, approach=bm25"), ("fusion", "seed=1, approach=hybrid"),
                     ("rerank", "seed=1, approach=rerank"),
                     ("evaluate", "seed=1, approach=bm25"),
+                    ("evaluate", "seed=1, approach=hybrid"),
+                    ("evaluate", "seed=1, approach=rerank")}
+
+
+def test_fusion_ties_edit_reruns_fusion_and_dependents(demo_run, tmp_path):
+    work, config, _ = demo_run
+    config = json.loads(json.dumps(config))
+    assert config["approaches"][3]["name"] == "hybrid"
+    config["approaches"][3]["ties"] = "notebook"
+    jobs = {(r, w) for r, w in _plan(work, config, tmp_path) if r not in AGGREGATES}
+    assert jobs == {("fusion", "seed=1, approach=hybrid"), ("rerank", "seed=1, approach=rerank"),
                     ("evaluate", "seed=1, approach=hybrid"),
                     ("evaluate", "seed=1, approach=rerank")}
 
