@@ -233,6 +233,21 @@ def test_metrics_legend_covers_no_bar():
     assert fig.bbox.contains(legend.x0, legend.y0) and fig.bbox.contains(legend.x1, legend.y1)
 
 
+def test_every_approach_has_its_own_colour_in_both_plots():
+    from matplotlib.colors import to_rgba
+
+    for n in (3, 12, 20):
+        colors = [to_rgba(c) for c in report.approach_colors(n)]
+        assert len(set(colors)) == n  # twelve approaches used to repeat ten colours
+    pq = per_query_frame()
+    _, summ = summary_of(pq)
+    fig = report.metrics_figure(summ)
+    ax = fig.axes[0]
+    per_approach = len(ax.patches) // len(ORDER)
+    bar_colors = [ax.patches[i * per_approach].get_facecolor() for i in range(len(ORDER))]
+    assert bar_colors == [to_rgba(c) for c in report.approach_colors(len(ORDER))]
+
+
 def test_heatmap_labels_fit_and_name_their_seed():
     pq = per_query_frame(seeds=(1, 2), n=12, queries=["a rather long query text that goes on "
                                                         "and on past forty characters"])

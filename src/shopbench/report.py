@@ -135,6 +135,17 @@ def plot_metrics(summary: pd.DataFrame, path: str, dpi: int = 120) -> None:
     _save_figure(metrics_figure(summary), path, dpi)
 
 
+def approach_colors(n: int) -> list:
+    """One distinct colour per approach, the same in every plot: matplotlib's ten default
+    colours, or tab20's twenty where there are more approaches (ten would repeat)."""
+    import matplotlib
+
+    if n <= 10:
+        return [f"C{i}" for i in range(n)]
+    cmap = matplotlib.colormaps["tab20"]
+    return [cmap(i % 20) for i in range(n)]
+
+
 def metrics_figure(summary: pd.DataFrame):
     """Grouped bars: each metric by approach, with 95% CI error bars; the legend sits above
     the axes, clear of the bars."""
@@ -143,12 +154,13 @@ def metrics_figure(summary: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(1.6 * len(metrics) + 2, 4.4), layout="constrained")
     width = 0.8 / max(1, len(summary))
     x = np.arange(len(metrics))
+    colors = approach_colors(len(summary))
     for i, r in enumerate(summary.to_dict("records")):
         values = np.array([r[m] for m in metrics])
         err = np.array([[r[m] - r[f"{m}_ci_low"] for m in metrics],
                         [r[f"{m}_ci_high"] - r[m] for m in metrics]])
         ax.bar(x + i * width, values, width, yerr=np.clip(err, 0, None), capsize=3,
-               label=r["approach"])
+               label=r["approach"], color=colors[i])
     ax.set_xticks(x + width * (len(summary) - 1) / 2, [LABELS[m] for m in metrics])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("score (95% CI)")
@@ -289,22 +301,16 @@ def quality_latency_figure(summary: pd.DataFrame, latency: pd.DataFrame, metric:
     if "p95_ms" in merged:
         xerr = np.clip(np.array([np.zeros(len(merged)), merged["p95_ms"] - merged["p50_ms"]]),
                        0, None)
-    placed: list[tuple[float, float]] = []
-    yspan = max(1e-9, float(merged[metric].max() - merged[metric].min()))
+    colors = approach_colors(len(merged))  # as in the metrics plot
+    labels = []
     for i, r in enumerate(merged.to_dict("records")):
-        color = f"C{i % 10}"  # the colour of the approach in the metrics plot
+        color = colors[i]
         ax.errorbar([r["p50_ms"]], [r[metric]], yerr=yerr[:, i:i + 1],
                     xerr=None if xerr is None else xerr[:, i:i + 1], fmt="o", capsize=3,
                     elinewidth=1, color=color)
-        # stack the labels of points that (nearly) coincide instead of printing them over
-        # each other
-        x, y = np.log10(max(r["p50_ms"], 1e-9)), r[metric]
-        stack = sum(abs(x - px) < 0.25 and abs(y - py) < 0.08 * yspan + 0.005
-                    for px, py in placed)
-        placed.append((x, y))
-        ax.annotate(r["approach"], (r["p50_ms"], r[metric]), fontsize=8, color=color,
-                    xytext=(5, 5 + 11 * stack), textcoords="offset points",
-                    annotation_clip=False)
+        labels.append(ax.annotate(r["approach"], (r["p50_ms"], r[metric]), fontsize=8,
+                                  color=color, xytext=(5, 5), textcoords="offset points",
+                                  annotation_clip=False))
     ax.set_xscale("log")
     lo = min(merged["p50_ms"].min(), (merged["p95_ms"] if "p95_ms" in merged
                                       else merged["p50_ms"]).min())
@@ -317,4 +323,21 @@ def quality_latency_figure(summary: pd.DataFrame, latency: pd.DataFrame, metric:
     ax.set_xlabel("latency per query, ms (log): p50, bar to p95" if xerr is not None
                   else "p50 latency per query, ms (log)")
     ax.set_ylabel(f"{LABELS.get(metric, metric)} (95% CI)")
+    _separate_labels(fig, labels)
     return fig
+
+
+def _separate_labels(fig, labels, step: float = 10.0, tries: int = 12) -> None:
+    """Move each label up (then down) in steps of ``step`` points from its point until its
+    box overlaps no label placed before it: labels of nearby points stay readable."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    placed = []
+    for label in sorted(labels, key=lambda a: a.xy[1]):
+        x0, y0 = label.get_position()
+        for offset in [0] + [s * k * step for k in range(1, tries) for s in (1, -1)]:
+            label.set_position((x0, y0 + offset))
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in placed):
+                break
+        placed.append(label.get_window_extent(renderer))
