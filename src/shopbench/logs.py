@@ -5,6 +5,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process (Linux VmHWM) in MB; None where unavailable."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 
 @contextlib.contextmanager
@@ -19,8 +32,13 @@ def step_logging(log_files) -> None:
         handler.setFormatter(fmt)
         root.addHandler(handler)
     root.setLevel(logging.INFO)
+    start = time.perf_counter()
     try:
         yield
+        peak = peak_rss_mb()
+        logging.getLogger("shopbench").info(
+            "step done in %.1f s, peak memory %s", time.perf_counter() - start,
+            f"{peak:.0f} MB (VmHWM)" if peak is not None else "unknown")
     except Exception as exc:
         logging.getLogger("shopbench").error("%s: %s", type(exc).__name__, exc)
         raise

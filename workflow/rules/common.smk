@@ -24,6 +24,10 @@ APPROACHES = {a["name"]: a for a in config["approaches"]}
 ORDER = list(APPROACHES)
 BASELINE = baseline_of(config)
 SAMPLING = config["sampling"]
+# catalogue protocol: one corpus, its embeddings and indexes per experiment (catalogue.smk);
+# the per-seed rules below then serve only the queries of each seed.
+CATALOGUE = config["protocol"] == "catalogue"
+CORPUS = f"{R}/catalogue/corpus.parquet" if CATALOGUE else f"{R}/seed{{seed}}/corpus.parquet"
 
 
 wildcard_constraints:
@@ -32,9 +36,19 @@ wildcard_constraints:
     approach="|".join(map(re.escape, APPROACHES)),
 
 
-def names_of(kind):
-    """Regex matching the names of the approaches of one type (matches nothing if none)."""
+def names_of(kind, per_seed_corpus=False):
+    """Regex matching the names of the approaches of one type (matches nothing if none, or
+    with ``per_seed_corpus`` in the catalogue protocol, whose rules are in catalogue.smk)."""
     names = [n for n, a in APPROACHES.items() if a["type"] == kind]
+    if per_seed_corpus and CATALOGUE:
+        names = []
+    return "|".join(map(re.escape, names)) if names else "(?!)"
+
+
+def models_of(per_seed_corpus=False):
+    """Regex matching the model names (nothing with ``per_seed_corpus`` in the catalogue
+    protocol, whose encode rules are in catalogue.smk)."""
+    names = [] if per_seed_corpus and CATALOGUE else list(MODELS)
     return "|".join(map(re.escape, names)) if names else "(?!)"
 
 

@@ -9,6 +9,8 @@ rule encode:
         queries=seed_dir("queries.tsv"),
     output:
         **encode_outputs(),
+    wildcard_constraints:
+        model=models_of(per_seed_corpus=True),
     params:
         path=lambda w: MODELS[w.model]["path"],
         document_prefix=lambda w: MODELS[w.model]["document_prefix"],
