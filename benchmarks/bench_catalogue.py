@@ -38,6 +38,7 @@ import synth
 
 REPO = Path(__file__).resolve().parents[1]
 LIMIT_MB = 8 * 1024
+THREADED = ("encode_products", "encode_queries", "dense_catalogue")
 STEP_DONE = re.compile(r"step done in ([0-9.]+) s, peak memory ([0-9]+) MB")
 
 
@@ -121,6 +122,9 @@ def main(argv=None) -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--dtype", choices=["float32", "float16"], default="float32")
     parser.add_argument("--latency-queries", type=int, default=1000)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads of every threaded job (--set-threads); on a machine "
+                             "busy with other work 1 avoids OpenMP's spinning threads")
     parser.add_argument("--keep", action="store_true", help="keep results/<name>/")
     args = parser.parse_args(argv)
 
@@ -140,8 +144,11 @@ def main(argv=None) -> None:
     env.setdefault("TOKENIZERS_PARALLELISM", "true")
     load_before = os.getloadavg()
     start = time.perf_counter()
-    proc = subprocess.run(["snakemake", "--cores", str(args.cores), "--configfile",
-                           str(cfg_file)], cwd=REPO, env=env, capture_output=True, text=True)
+    cmd = ["snakemake", "--cores", str(args.cores), "--configfile", str(cfg_file)]
+    if args.threads:
+        cmd += ["--set-threads"] + [f"{rule}={args.threads}" for rule in THREADED]
+    print(" ".join(cmd), flush=True)
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
     load_after = os.getloadavg()
     log_text = proc.stdout + proc.stderr
@@ -172,7 +179,8 @@ def main(argv=None) -> None:
     result = {"machine": common.machine(), "products": args.products, "queries": args.queries,
               "seeds": args.seeds, "cores": args.cores, "shards": args.shards,
               "dim": args.dim, "dtype": args.dtype, "batch_size": args.batch_size,
-              "max_length": args.max_length, "snakemake_wall_s": wall,
+              "max_length": args.max_length, "threads": args.threads,
+              "latency_queries": args.latency_queries, "snakemake_wall_s": wall,
               "load_average": [load_before[0], load_after[0]], "rules": rules}
     common.save(f"catalogue-{label}", result)
     if not args.keep:

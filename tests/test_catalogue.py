@@ -3,15 +3,18 @@ indexes (built once per experiment), batched searches, and the workflow's rerun 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from shopbench import bm25, catalogue as C, data as D, dense, steps, text as T, trec
 from shopbench.errors import ShopbenchError
 
 from reference_metrics import evaluate_query
-from workflow_runner import planned_jobs, snakemake, write_config
+from workflow_runner import REPO, planned_jobs, snakemake, write_config
 
 
 @pytest.fixture(scope="module")
@@ -297,3 +300,45 @@ def test_metrics_equal_a_recomputation_from_the_runs_and_the_labels(catalogue_ru
     latency = pd.read_csv(out / "latency.csv")
     assert latency["measured"].str.contains("one query at a time").all()
     assert (latency["n"] == 2 * 5).all()  # 5 timed queries per seed, 2 seeds
+
+
+def _resources(output: str) -> dict[str, set[str]]:
+    """rule -> the resources lines of its jobs in a dry run."""
+    found: dict[str, set[str]] = {}
+    for block in re.split(r"\n(?=(?:local)?rule \S+:)", output):
+        head = re.match(r"(?:local)?rule (\S+):", block)
+        if head:
+            line = re.search(r"resources: (.*)", block)
+            found.setdefault(head.group(1), set()).add(line[1] if line else "")
+    return found
+
+
+@pytest.mark.parametrize("device, gpu", [("cpu", "0"), ("cuda", "1")])
+def test_catalogue_model_jobs_ask_for_a_gpu_under_cuda_and_shard(tmp_path, tiny_models,
+                                                                 esci_slice, device, gpu):
+    cfg = write_config(tmp_path, catalogue_config(esci_slice, tiny_models, [1, 2],
+                                                  device=device, shards=2))
+    out = snakemake(tmp_path, cfg, "-n", "--cores", "4")
+    res = _resources(out.stdout + out.stderr)
+    assert len(res["encode_products"]) == 1 and "encode" not in res
+    for rule in ("encode_products", "encode_queries"):
+        assert all(f"gpu={gpu}" in line and "cpus_per_task=4" in line for line in res[rule])
+    for rule in ("dense_catalogue", "bm25_catalogue", "catalogue_index", "bm25_index",
+                 "merge_products", "catalogue_corpus"):
+        assert all("gpu=" not in line for line in res[rule]), rule
+    text = out.stdout + out.stderr
+    assert text.count("rule encode_products:") == 2  # the catalogue's two shards, once
+    assert text.count("rule merge_products:") == 1
+
+
+def test_slurm_profile_sizes_the_catalogue_jobs(tmp_path, tiny_models, esci_slice):
+    pytest.importorskip("snakemake_executor_plugin_slurm")
+    cfg = write_config(tmp_path, catalogue_config(esci_slice, tiny_models, [1]))
+    out = snakemake(tmp_path, cfg, "-n", "--profile", str(REPO / "profiles/slurm"))
+    res = _resources(out.stdout + out.stderr)
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    for rule in ("catalogue_corpus", "encode_products", "encode_queries", "catalogue_index",
+                 "bm25_index", "dense_catalogue", "bm25_catalogue"):
+        mem = profile["set-resources"][rule]["mem_mb"]
+        assert all(f"mem_mb={mem}" in line for line in res[rule]), rule
+        assert mem <= 8000, rule
