@@ -97,6 +97,10 @@ def plot_metrics(summary: pd.DataFrame, path: str, dpi: int = 120) -> None:
     plt.close(fig)
 
 
+#: Heatmaps with more rows than this leave out the per-query labels.
+MAX_LABELLED_ROWS = 400
+
+
 def plot_heatmap(per_query: pd.DataFrame, metric: str, path: str, dpi: int = 120) -> None:
     """Per-query heatmap: (seed, query) rows x approach columns, coloured by ``metric``."""
     plt = _plt()
@@ -107,7 +111,11 @@ def plot_heatmap(per_query: pd.DataFrame, metric: str, path: str, dpi: int = 120
     fig, ax = plt.subplots(figsize=(2 + 0.9 * wide.shape[1], min(40, 2 + 0.18 * len(wide))))
     im = ax.imshow(wide.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1)
     ax.set_xticks(range(wide.shape[1]), wide.columns, rotation=30, ha="right")
-    ax.set_yticks(range(len(wide)), [f"{q[:40]}" for _, _, q in wide.index], fontsize=6)
+    if len(wide) <= MAX_LABELLED_ROWS:
+        ax.set_yticks(range(len(wide)), [f"{q[:40]}" for _, _, q in wide.index], fontsize=6)
+    else:  # thousands of queries (catalogue protocol): unreadable labels, and slow to lay out
+        ax.set_yticks([])
+        ax.set_ylabel(f"{len(wide):,} (seed, query) pairs, by mean {metric}")
     fig.colorbar(im, ax=ax, label=LABELS.get(metric, metric))
     fig.tight_layout()
     _save(fig, path, dpi)
