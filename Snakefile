@@ -23,6 +23,10 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 
 
+# Landing page of `snakemake --report`: the experiment, its protocol and data, the paper table.
+report: "workflow/report/workflow.rst"
+
+
 rule all:
     input:
         final_outputs(),

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+#: A skipped test fails the run (see no_skip.py).
+pytest_plugins = ["no_skip"]
+
 REPO = Path(__file__).resolve().parents[1]
 SLICE = REPO / "data" / "esci-us-150q"
 DEMO = REPO / "data" / "demo"

@@ -343,17 +343,3 @@ def test_slurm_profile_sizes_the_catalogue_jobs(tmp_path, tiny_models, esci_slic
         assert all(f"mem_mb={mem}" in line for line in res[rule]), rule
         assert mem <= 8000, rule
 
-
-def test_heatmap_of_thousands_of_queries_leaves_out_their_labels(tmp_path):
-    from shopbench import report
-
-    rng = np.random.default_rng(0)
-    n = report.MAX_LABELLED_ROWS + 100
-    per_query = pd.DataFrame({"approach": np.repeat(["a", "b"], n), "seed": 1,
-                              "qid": np.tile(np.arange(n), 2),
-                              "query": [f"q{i}" for i in range(n)] * 2,
-                              "mrr": rng.random(2 * n)})
-    report.plot_heatmap(per_query, "mrr", str(tmp_path / "h.png"), dpi=50)
-    report.plot_heatmap(per_query[per_query["qid"] < 50], "mrr", str(tmp_path / "s.png"),
-                        dpi=50)
-    assert (tmp_path / "h.png").stat().st_size > 0 and (tmp_path / "s.png").stat().st_size > 0

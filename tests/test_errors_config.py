@@ -90,6 +90,8 @@ CASES = [
     ("rerank-cycle", _add({"name": "rr", "type": "rerank", "model": "ce", "run": "rr2"},
                           {"name": "rr2", "type": "rerank", "model": "ce", "run": "rr"}),
      r"config approaches: cycle between approaches rr -> rr2 -> rr"),
+    ("gains-partial", _set("evaluation", {"gains": {"E": 1.0}}),
+     r"config evaluation\.gains\.S: required key is missing"),
     ("n_queries-zero", _set("sampling.n_queries", 0),
      r"config sampling\.n_queries: 0 is less than the minimum of 1"),
     ("n_rows-negative", _set("sampling.n_rows", -5),
@@ -161,6 +163,7 @@ def dry_run(tmp_path: Path, config: dict | str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize("case_id", ["unknown-nested-key", "missing-approach", "fusion-cycle",
+                                     "gains-partial",
                                      "n_queries-zero", "name-escapes-results"])
 def test_snakemake_stops_at_parse_time(tmp_path, case_id):
     proc = dry_run(tmp_path, bad_config(case_id))

@@ -82,10 +82,10 @@ def kill_during_encode(workdir: Path, configfile: Path) -> None:
     proc = subprocess.Popen(command(workdir, configfile), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, env=env, start_new_session=True)
     try:
-        deadline = time.monotonic() + 180
+        # No deadline (machines differ): the loop ends when the encode job starts, or fails
+        # when the workflow ends without one.
         while not any(logs.rglob("encode*.log")):
             assert proc.poll() is None, "the workflow ended before the encode job started"
-            assert time.monotonic() < deadline, "the encode job did not start"
             time.sleep(0.05)
         time.sleep(0.5)  # inside the job (it imports torch and encodes for a few seconds)
     finally:

@@ -92,6 +92,22 @@ def test_report_builds_with_every_plot_and_table(demo_run):
         assert any(n.endswith(expected) for n in names), expected
 
 
+def test_report_landing_page_states_experiment_and_table(demo_run):
+    work, config, cfg = demo_run
+    snakemake(work, cfg, "--report", str(work / "report.html"))
+    html = (work / "report.html").read_text(encoding="utf-8")
+    line = next(ln for ln in html.splitlines() if "var workflow_desc = " in ln)
+    desc = json.loads(line.split("var workflow_desc = ", 1)[1].rstrip().rstrip(";"))
+    assert "e2e" in desc and config["protocol"] in desc
+    assert config["data"]["examples"] in desc
+    table = (work / "results" / "e2e" / "tables" / "results.md").read_text()
+    caption = table.strip().splitlines()[-1]
+    assert "<table" in desc and caption.split(".")[0] in desc  # "n = ... queries"
+    for approach in APPROACHES:
+        assert f"<td>{approach}</td>" in desc.replace("<td><p>", "<td>").replace("</p></td>",
+                                                                                 "</td>")
+
+
 def test_clean_runs_are_byte_identical(demo_run, tmp_path):
     work, _, cfg = demo_run
     snakemake(tmp_path, cfg, "--cores", "2")

@@ -42,14 +42,7 @@ VERSIONS = {"small": "small_version", "large": "large_version", "all": None}
 
 def _read_any(path: str | os.PathLike, what: str, columns: list[str] | None = None) -> pd.DataFrame:
     path = Path(path)
-    if not path.exists():
-        raise ShopbenchError(
-            f"{what} file not found: {path}. Set data.{what} in the config to an existing "
-            f"file, or set data.download: true to fetch the official esci-data files."
-        )
-    if not path.is_file() or not os.access(path, os.R_OK):
-        raise ShopbenchError(f"{what} file {path} is not a readable file; check data.{what} "
-                             f"and the file's permissions.")
+    _check_path(path, what)
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
@@ -79,6 +72,51 @@ def _read_any(path: str | os.PathLike, what: str, columns: list[str] | None = No
             f"truncated or not a valid {suffix[1:]} file; download it again."
         ) from exc
     raise ShopbenchError(f"{what} file {path} must end in .parquet, .csv or .tsv")
+
+
+def _check_path(path: Path, what: str) -> None:
+    if not path.exists():
+        raise ShopbenchError(
+            f"{what} file not found: {path}. Set data.{what} in the config to an existing "
+            f"file, or set data.download: true to fetch the official esci-data files."
+        )
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise ShopbenchError(f"{what} file {path} is not a readable file; check data.{what} "
+                             f"and the file's permissions.")
+
+
+def check_file(path: str | os.PathLike, what: str, columns: list[str]) -> None:
+    """Cheap early check of a data file, before any job runs: it exists, is readable, has a
+    known suffix and (from the parquet footer or the CSV header alone) every required column.
+
+    Anything this check cannot see cheaply is left to the job that reads the file.
+    """
+    path = Path(path)
+    _check_path(path, what)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".tsv"):
+        raise ShopbenchError(f"{what} file {path} must end in .parquet, .csv or .tsv")
+    try:
+        if suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            present = set(pq.read_schema(path).names)
+        else:
+            present = set(pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", nrows=0,
+                                      encoding="utf-8").columns)
+    except Exception:
+        return  # unreadable: the job reading it says why, with the file's details
+    missing = [c for c in columns if c not in present]
+    if missing:
+        raise _missing_columns_error(what, path, missing)
+
+
+def check_files(examples: str | os.PathLike, products: str | os.PathLike,
+                fields: list[str] | None = None) -> None:
+    """:func:`check_file` on the examples and the products file (with the product text
+    ``fields`` the corpus needs)."""
+    check_file(examples, "examples", EXAMPLE_COLUMNS)
+    check_file(products, "products", list(dict.fromkeys(PRODUCT_COLUMNS + list(fields or []))))
 
 
 def _bad_utf8_line(path: Path) -> str:

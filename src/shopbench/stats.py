@@ -5,16 +5,69 @@ from __future__ import annotations
 import numpy as np
 
 
-def bootstrap_ci(values, n_resamples: int = 1000, seed: int = 0, level: float = 0.95):
-    """Percentile bootstrap interval of the mean (resampling queries with replacement)."""
+#: Elements (resamples x values) drawn per batch by the resampling functions: about 8 MB of
+#: float64, so memory stays fixed however many queries and resamples there are.
+BATCH_ELEMENTS = 1 << 20
+
+#: Fewer (seed, query) pairs than this and a CI or test is flagged as resting on very few queries.
+FEW_QUERIES = 10
+
+
+def _batches(n_resamples: int, n: int, batch_elements: int):
+    """Row counts of consecutive batches of an (n_resamples x n) draw."""
+    rows = max(1, batch_elements // max(1, n))
+    for start in range(0, n_resamples, rows):
+        yield min(rows, n_resamples - start)
+
+
+def bootstrap_means(values, n_resamples: int = 1000, seed: int = 0,
+                    batch_elements: int = BATCH_ELEMENTS) -> np.ndarray:
+    """The ``n_resamples`` bootstrap replicates of the mean (queries resampled with replacement).
+
+    Drawn in batches of fixed size from one generator: the replicates are the same as one
+    (n_resamples x n) draw would give.
+    """
     values = np.asarray(values, dtype=np.float64)
     if len(values) == 0:
-        return (np.nan, np.nan)
+        return np.full(n_resamples, np.nan)
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(values), size=(n_resamples, len(values)))
-    means = values[idx].mean(axis=1)
+    out = [values[rng.integers(0, len(values), size=(rows, len(values)))].mean(axis=1)
+           for rows in _batches(n_resamples, len(values), batch_elements)]
+    return np.concatenate(out)
+
+
+def percentile_interval(replicates, level: float = 0.95) -> tuple[float, float]:
+    replicates = np.asarray(replicates, dtype=np.float64)
+    if len(replicates) == 0 or np.isnan(replicates).any():
+        return (np.nan, np.nan)
     alpha = (1 - level) / 2
-    return (float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha)))
+    return (float(np.quantile(replicates, alpha)), float(np.quantile(replicates, 1 - alpha)))
+
+
+def bootstrap_ci(values, n_resamples: int = 1000, seed: int = 0, level: float = 0.95):
+    """Percentile bootstrap interval of the mean (resampling queries with replacement)."""
+    if len(values) == 0:
+        return (np.nan, np.nan)
+    return percentile_interval(bootstrap_means(values, n_resamples, seed), level)
+
+
+def stratified_bootstrap_ci(groups: list[tuple[np.ndarray, int]], n_resamples: int = 1000,
+                            level: float = 0.95):
+    """Percentile interval of the mean over all values of several independent samples, each
+    resampled within itself: ``groups`` holds (values, rng seed) per sample (per sampling seed).
+
+    Replicate b is the size-weighted mean of each sample's replicate b from
+    :func:`bootstrap_means` with that sample's rng seed, i.e. the very resamples behind each
+    sample's own interval: with one sample the two intervals are the same numbers.
+    """
+    groups = [(np.asarray(v, dtype=np.float64), s) for v, s in groups]
+    total = sum(len(v) for v, _ in groups)
+    if total == 0:
+        return (np.nan, np.nan)
+    if len(groups) == 1:
+        return bootstrap_ci(groups[0][0], n_resamples, groups[0][1], level)
+    reps = sum(len(v) * bootstrap_means(v, n_resamples, s) for v, s in groups if len(v))
+    return percentile_interval(reps / total, level)
 
 
 def t_ci(values, level: float = 0.95):
@@ -45,11 +98,14 @@ def paired_t_test(a, b) -> float:
     return float(stats.ttest_rel(a, b).pvalue)
 
 
-def permutation_test(a, b, n_resamples: int = 10000, seed: int = 0) -> float:
+def permutation_test(a, b, n_resamples: int = 10000, seed: int = 0,
+                     batch_elements: int = BATCH_ELEMENTS) -> float:
     """Two-sided paired randomization (sign-flip) test of the mean difference.
 
     Exact over all 2**n sign vectors when that is at most ``n_resamples``; otherwise Monte Carlo
-    with p = (1 + #{|mean| >= observed}) / (1 + n_resamples).
+    with p = (1 + #{|mean| >= observed}) / (1 + n_resamples). The sign vectors are drawn in
+    batches of about ``batch_elements`` signs from one generator, so memory is fixed and p is
+    the same as with one (n_resamples x n) draw.
     """
     diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
     n = len(diff)
@@ -62,9 +118,12 @@ def permutation_test(a, b, n_resamples: int = 10000, seed: int = 0) -> float:
         stats_ = np.abs((signs * diff).mean(axis=1))
         return float(np.mean(stats_ >= observed - tol))
     rng = np.random.default_rng(seed)
-    signs = rng.choice(np.array([-1.0, 1.0]), size=(n_resamples, n))
-    stats_ = np.abs((signs * diff).mean(axis=1))
-    return float((1 + np.sum(stats_ >= observed - tol)) / (1 + n_resamples))
+    choices = np.array([-1.0, 1.0])
+    extreme = 0
+    for rows in _batches(n_resamples, n, batch_elements):
+        signs = rng.choice(choices, size=(rows, n))
+        extreme += int(np.sum(np.abs((signs * diff).mean(axis=1)) >= observed - tol))
+    return float((1 + extreme) / (1 + n_resamples))
 
 
 def holm(pvalues) -> np.ndarray:

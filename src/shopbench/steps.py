@@ -47,6 +47,12 @@ def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str, *, 
     rows = D.sample_examples(filtered, n_queries, n_rows, seed, on_too_few_queries)
     log.info("seed %d: %d filtered rows, sample %d rows, %d queries, %d products", seed,
              len(filtered), len(rows), rows["query_id"].nunique(), rows["product_id"].nunique())
+    if n_queries != "all" and rows["query_id"].nunique() < n_queries:
+        log.warning("seed %d: only %d of the %d queries asked for (sampling.n_queries) are "
+                    "evaluated: the notebook's sampling draws sampling.n_rows = %d rows from "
+                    "those queries' rows, and a query none of whose rows is drawn drops out "
+                    "(raise n_rows to keep more)", seed, rows["query_id"].nunique(), n_queries,
+                    n_rows)
     queries = D.queries_of(rows)
     judged = rows if protocol == "seed" else D.judgments_for(ex, queries["qid"], locale)
     with atomic_outputs(sample_out, queries_out, qrels_out) as (s_tmp, q_tmp, r_tmp):
@@ -338,6 +344,7 @@ def aggregate(eval_files: list[str], *, metrics_out: str, summary_out: str, per_
     per_query = per_query.sort_values(["approach", "seed", "qid"], kind="stable",
                                       key=lambda s: s.map(order.index) if s.name == "approach"
                                       else s)
+    S.warn_few_queries(per_query)
     metrics = S.per_seed(per_query, order, bootstrap)
     outs = (metrics_out, summary_out, per_query_out, significance_out, worst_out)
     with atomic_outputs(*outs) as (m_tmp, s_tmp, p_tmp, sig_tmp, w_tmp):
@@ -348,9 +355,12 @@ def aggregate(eval_files: list[str], *, metrics_out: str, summary_out: str, per_
         _csv(S.worst_queries(per_query, worst_queries), w_tmp)
 
 
-def latency(latency_files: list[str], out: str, *, order: list[str], seeds: list[int],
-            deps: dict[str, list[str]], note: str | None = None) -> None:
-    """``latency_files`` in expand(seed, approach) order (seed-major).
+def latency(latency_files: list[str], out: str, *, order: list[str],
+            labels: dict[str, list], deps: dict[str, list[str]],
+            note: str | None = None) -> None:
+    """p50/p95 latency per approach from per-query latency files; ``labels`` maps each file
+    to the [seed, approach] it holds (the rule passes it, so no meaning hangs on the order of
+    the files).
 
     ``note`` (catalogue protocol): searches ran batched and only a sample of queries was timed
     one at a time; every approach is then summarized over the queries timed in all of them,
@@ -359,12 +369,18 @@ def latency(latency_files: list[str], out: str, *, order: list[str], seeds: list
     from . import summary as S
 
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in order}
-    files = iter(latency_files)
-    for seed in seeds:
-        for name in order:
-            frame = pd.read_csv(next(files), sep="\t")
-            frame.insert(0, "seed", seed)
-            frames[name].append(frame)
+    for path in latency_files:
+        if str(path) not in labels:
+            raise ShopbenchError(f"latency file {path} has no (seed, approach) label")
+        seed, name = labels[str(path)]
+        if name not in frames:
+            raise ShopbenchError(f"latency file {path} is labelled with unknown approach {name}")
+        frame = pd.read_csv(path, sep="\t")
+        frame.insert(0, "seed", int(seed))
+        frames[name].append(frame)
+    missing = [name for name, parts in frames.items() if not parts]
+    if missing:
+        raise ShopbenchError(f"no latency file for approach(es) {', '.join(missing)}")
     joined = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
     if note is None:
         _csv(S.latency(joined, deps, order), out)
@@ -380,8 +396,9 @@ def latency(latency_files: list[str], out: str, *, order: list[str], seeds: list
     _csv(table, out)
 
 
-def tables(summary_file: str, significance_file: str, md_out: str, tex_out: str, *,
-           baseline: str, gains: dict) -> None:
+def tables(summary_file: str, significance_file: str, metrics_file: str, md_out: str,
+           tex_out: str, rst_out: str, *, baseline: str, gains: dict, n_queries: int) -> None:
+    """The paper table (Markdown, LaTeX, reST); ``n_queries`` is the number asked for."""
     from . import report
 
     summary = pd.read_csv(summary_file)
@@ -389,10 +406,15 @@ def tables(summary_file: str, significance_file: str, md_out: str, tex_out: str,
         sig = pd.read_csv(significance_file)
     except pd.errors.EmptyDataError:
         sig = pd.DataFrame()
-    md, tex = report.paper_tables(summary, sig, baseline, gains)
-    with atomic_outputs(md_out, tex_out) as (md_tmp, tex_tmp):
+    per_seed = pd.read_csv(metrics_file)
+    per_seed = per_seed[per_seed["approach"] == per_seed["approach"].iloc[0]]
+    n_per_seed = dict(zip(per_seed["seed"].astype(int), per_seed["n_queries"].astype(int)))
+    md, tex, rst = report.paper_tables(summary, sig, baseline, gains, n_per_seed=n_per_seed,
+                                       n_asked=n_queries)
+    with atomic_outputs(md_out, tex_out, rst_out) as (md_tmp, tex_tmp, rst_tmp):
         write_text_atomic(md_tmp, md)
         write_text_atomic(tex_tmp, tex)
+        write_text_atomic(rst_tmp, rst)
 
 
 def plots(summary_file: str, per_query_file: str, latency_file: str, *, metrics_out: str,

@@ -3,13 +3,14 @@ worst queries and latency. Pure functions on frames."""
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 
 from . import stats
 
-#: Metrics that the significance tests and the paper table cover.
-TESTED = ["mrr", "ndcg@10", "recall@10", "hits@1"]
+log = logging.getLogger(__name__)
 
 
 def metric_columns(per_query: pd.DataFrame) -> list[str]:
@@ -17,8 +18,18 @@ def metric_columns(per_query: pd.DataFrame) -> list[str]:
     return [c for c in per_query.columns if c not in skip]
 
 
+def warn_few_queries(per_query: pd.DataFrame) -> None:
+    """Log a warning per seed whose CIs rest on fewer than ``stats.FEW_QUERIES`` queries."""
+    for seed, n in per_query.groupby("seed", sort=False)["qid"].nunique().items():
+        if n < stats.FEW_QUERIES:
+            log.warning("seed %s: only %d %s: its bootstrap CIs and tests rest on very few "
+                        "queries and say little (fewer than %d)", seed, n,
+                        "query" if n == 1 else "queries", stats.FEW_QUERIES)
+
+
 def per_seed(per_query: pd.DataFrame, order: list[str], n_boot: int = 1000) -> pd.DataFrame:
-    """metrics.csv: one row per approach and seed, means and bootstrap 95% CIs over queries."""
+    """metrics.csv: one row per approach and seed, means and bootstrap 95% CIs over queries
+    (rng seeded with the sampling seed; the same resamples make summary.csv's interval)."""
     cols = metric_columns(per_query)
     rows = []
     for (approach, seed), g in per_query.groupby(["approach", "seed"], sort=False):
@@ -35,28 +46,33 @@ def per_seed(per_query: pd.DataFrame, order: list[str], n_boot: int = 1000) -> p
 
 def across_seeds(metrics: pd.DataFrame, per_query: pd.DataFrame, order: list[str],
                  n_boot: int = 1000) -> pd.DataFrame:
-    """summary.csv: per approach, mean over seeds with a t 95% CI across seeds, and a
-    bootstrap 95% CI over all (seed, query) pairs."""
+    """summary.csv: per approach, mean over seeds with a t 95% CI across seeds (``*_seed_ci_*``,
+    empty with one seed) and a bootstrap 95% CI over all (seed, query) pairs (``*_ci_*``):
+    queries resampled within each seed's sample, from the same resamples as metrics.csv's
+    per-seed intervals, so with one seed both files give the same interval."""
     cols = metric_columns(per_query)
     rows = []
     for approach in order:
         m = metrics[metrics["approach"] == approach]
         q = per_query[per_query["approach"] == approach]
+        by_seed = [(g, int(seed)) for seed, g in q.groupby("seed", sort=True)]
         row = {"approach": approach, "n_seeds": len(m), "n_queries": len(q)}
         for c in cols:
             mean, lo, hi = stats.t_ci(m[c].to_numpy())
             row[c] = mean
             row[f"{c}_seed_ci_low"], row[f"{c}_seed_ci_high"] = lo, hi
-            row[f"{c}_ci_low"], row[f"{c}_ci_high"] = stats.bootstrap_ci(q[c].to_numpy(), n_boot)
+            row[f"{c}_ci_low"], row[f"{c}_ci_high"] = stats.stratified_bootstrap_ci(
+                [(g[c].to_numpy(), seed) for g, seed in by_seed], n_boot)
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def significance(per_query: pd.DataFrame, baseline: str, order: list[str],
                  metrics: list[str] | None = None, n_perm: int = 10000) -> pd.DataFrame:
-    """Paired tests of each approach against ``baseline`` over (seed, query) pairs, per metric:
-    t-test and sign-flip randomization test, Holm-corrected across approaches."""
-    metrics = [m for m in (metrics or TESTED) if m in per_query.columns]
+    """Paired tests of each approach against ``baseline`` over (seed, query) pairs, for every
+    metric (or ``metrics``): t-test and sign-flip randomization test, each Holm-corrected
+    across approaches per metric."""
+    metrics = [m for m in (metrics or metric_columns(per_query)) if m in per_query.columns]
     wide = per_query.pivot_table(index=["seed", "qid"], columns="approach",
                                  values=metrics, aggfunc="first")
     rows = []
@@ -80,6 +96,10 @@ def significance(per_query: pd.DataFrame, baseline: str, order: list[str],
             frame["p_ttest_holm"] = stats.holm(frame["p_ttest"])
             frame["p_perm_holm"] = stats.holm(frame["p_perm"])
             rows.append(frame)
+    if rows and 0 < rows[0]["n"].iloc[0] < stats.FEW_QUERIES:
+        log.warning("significance tests rest on only %d (seed, query) pairs: p-values say "
+                    "little (the exact randomization test cannot go below 2 / 2**n = %.3g)",
+                    rows[0]["n"].iloc[0], 2 / 2 ** rows[0]["n"].iloc[0])
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))
 from shopbench.config import validate as _validate_config, dependencies, baseline_of
 from shopbench.config import check_plain_yaml as _check_plain_yaml
+from shopbench.data import check_files as _check_data_files
 from shopbench.errors import ShopbenchError
 from shopbench.models import check_models as _check_models
 
@@ -14,6 +15,9 @@ try:
     _check_plain_yaml(workflow.config_settings.configfiles)
     config = _validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
     _check_models(config["models"])  # a bi-encoder configured as a cross-encoder, or the reverse
+    if not config["data"]["download"]:  # missing files and columns, before any job runs
+        _check_data_files(config["data"]["examples"], config["data"]["products"],
+                          config["text"]["fields"])
 except ShopbenchError as _exc:
     raise WorkflowError(str(_exc)) from None
 

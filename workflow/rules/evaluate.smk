@@ -65,9 +65,18 @@ rule aggregate:
         "../scripts/aggregate.py"
 
 
+# Each latency file with the (seed, approach) it holds: passed to the step by name, not by
+# position in the input list.
+LATENCY_FILES = {
+    f"{R}/seed{seed}/latency/{approach}.tsv": [seed, approach]
+    for seed in SEEDS
+    for approach in ORDER
+}
+
+
 rule latency:
     input:
-        expand(f"{R}/seed{{seed}}/latency/{{approach}}.tsv", seed=SEEDS, approach=ORDER),
+        list(LATENCY_FILES),
     output:
         report(
             f"{R}/latency.csv",
@@ -77,7 +86,7 @@ rule latency:
         ),
     params:
         order=ORDER,
-        seeds=SEEDS,
+        labels=LATENCY_FILES,
         deps={name: dependencies(a) for name, a in APPROACHES.items()},
         note=None if not CATALOGUE else (
             "catalogue protocol: dense and BM25 searched all queries batched; per-query latency "

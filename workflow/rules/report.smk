@@ -1,4 +1,6 @@
 # Report: paper tables, plots and provenance; `snakemake --report report.html` collects them.
+from snakemake import __version__ as SNAKEMAKE_VERSION
+
 REPORT = config["report"]
 
 
@@ -6,6 +8,7 @@ rule tables:
     input:
         summary=f"{R}/summary.csv",
         significance=f"{R}/significance.csv",
+        metrics=f"{R}/metrics.csv",
     output:
         md=report(
             f"{R}/tables/results.md",
@@ -19,9 +22,11 @@ rule tables:
             caption="../report/results_table.rst",
             labels={"table": "paper table (LaTeX)"},
         ),
+        rst=f"{R}/tables/results.rst",
     params:
         baseline=BASELINE,
         gains=EVAL["gains"],
+        n_queries=None if SAMPLING["n_queries"] == "all" else SAMPLING["n_queries"],
     log:
         f"{R}/logs/tables.log",
     conda:
@@ -79,9 +84,10 @@ rule provenance:
     params:
         config=config,
         models={name: m["path"] for name, m in MODELS.items()},
+        snakemake_version=SNAKEMAKE_VERSION,
     log:
         f"{R}/logs/provenance.log",
     conda:
-        "../../envs/retrieve.yaml"
+        "../../envs/provenance.yaml"
     script:
         "../scripts/provenance.py"

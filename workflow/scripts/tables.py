@@ -3,6 +3,7 @@ sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
 from shopbench import steps
 from shopbench.logs import step_logging
 
+inp, out = snakemake.input, snakemake.output
 with step_logging(snakemake.log):
-    steps.tables(snakemake.input.summary, snakemake.input.significance, snakemake.output.md,
-                 snakemake.output.tex, **snakemake.params)
+    steps.tables(inp.summary, inp.significance, inp.metrics, out.md, out.tex, out.rst,
+                 **snakemake.params)

@@ -1,0 +1,330 @@
+"""Aggregates, paper table and plots on per-query frames (no Snakemake, no models).
+
+Checks that each interval is one number per thing, that every metric in the table is tested,
+that the randomization test is batched without changing its p-values, that latency files are
+labelled by name, that the table states its sample size and warns when it shrinks or is tiny,
+and that the plots keep legends and labels clear of data and text drawable.
+"""
+
+from __future__ import annotations
+
+import logging
+import tracemalloc
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from shopbench import report, stats, steps
+from shopbench import summary as S
+from shopbench.errors import ShopbenchError
+
+ORDER = ["minilm", "bm25", "hybrid"]
+METRICS = ["hits@1", "hits@5", "hits@10", "mrr", "ndcg@10", "recall@10", "map"]
+
+
+def per_query_frame(seeds=(1,), n=30, seed=0, queries=None) -> pd.DataFrame:
+    """Random per-query metrics in evaluate's layout; hybrid is better than minilm on MAP
+    only, by a clear margin."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in seeds:
+        for q in range(n):
+            base = rng.uniform(size=len(METRICS)).round(3)
+            for approach in ORDER:
+                values = base.copy()
+                if approach == "bm25":
+                    values = np.clip(values + rng.normal(0, 0.05, len(METRICS)), 0, 1).round(3)
+                if approach == "hybrid":
+                    values[METRICS.index("map")] = min(1.0, values[METRICS.index("map")] + 0.3)
+                text = queries[q % len(queries)] if queries else f"query number {q} of seed {s}"
+                rows.append({"approach": approach, "seed": s, "qid": 1000 * s + q,
+                             "query": text, **dict(zip(METRICS, values)),
+                             "first_rel_rank": 1.0, "top3": ""})
+    return pd.DataFrame(rows)
+
+
+def summary_of(per_query: pd.DataFrame, n_boot: int = 200):
+    metrics = S.per_seed(per_query, ORDER, n_boot)
+    return metrics, S.across_seeds(metrics, per_query, ORDER, n_boot)
+
+
+# -- item 7: one interval per thing -------------------------------------------------------
+def test_one_seed_summary_interval_equals_metrics_interval():
+    pq = per_query_frame(seeds=(42,))
+    metrics, summ = summary_of(pq)
+    for metric in METRICS:
+        for side in ("low", "high"):
+            col = f"{metric}_ci_{side}"
+            assert summ[col].tolist() == metrics[col].tolist()
+    md, _, _ = report.paper_tables(summ, pd.DataFrame(), "minilm", {"E": 1, "S": .1, "C": .01,
+                                                                    "I": 0})
+    row = metrics[metrics["approach"] == "hybrid"].iloc[0]
+    assert f"[{row['hits@1_ci_low']:.3f}, {row['hits@1_ci_high']:.3f}]" in md
+    assert "the same as in metrics.csv" in md
+
+
+def test_stratified_interval_is_built_from_the_per_seed_resamples():
+    rng = np.random.default_rng(5)
+    a, b = rng.uniform(size=20), rng.uniform(size=35)
+    reps = (20 * stats.bootstrap_means(a, 500, 1) + 35 * stats.bootstrap_means(b, 500, 2)) / 55
+    expected = (np.quantile(reps, 0.025), np.quantile(reps, 0.975))
+    assert stats.stratified_bootstrap_ci([(a, 1), (b, 2)], 500) == pytest.approx(expected,
+                                                                                  abs=0)
+    assert stats.stratified_bootstrap_ci([(a, 7)], 500) == stats.bootstrap_ci(a, 500, seed=7)
+
+
+def test_bootstrap_is_the_same_in_batches():
+    values = np.random.default_rng(3).uniform(size=101)
+    whole = stats.bootstrap_means(values, 300, seed=4, batch_elements=10**9)
+    batched = stats.bootstrap_means(values, 300, seed=4, batch_elements=333)
+    assert np.array_equal(whole, batched)
+
+
+# -- item 11: batched randomization test --------------------------------------------------
+def one_draw_permutation_p(a, b, n_resamples, seed):
+    """The unbatched Monte Carlo sign-flip test: one (n_resamples x n) draw."""
+    diff = np.asarray(a) - np.asarray(b)
+    observed = abs(diff.mean())
+    signs = np.random.default_rng(seed).choice(np.array([-1.0, 1.0]), size=(n_resamples,
+                                                                            len(diff)))
+    extreme = np.sum(np.abs((signs * diff).mean(axis=1)) >= observed - 1e-12 * max(1, observed))
+    return (1 + extreme) / (1 + n_resamples)
+
+
+@pytest.mark.parametrize("batch_elements", [1, 997, 4096, 10**9])
+def test_batched_permutation_test_gives_the_one_draw_p(batch_elements):
+    rng = np.random.default_rng(11)
+    a = rng.uniform(size=200)
+    b = np.clip(a - rng.normal(0.01, 0.2, size=200), 0, 1)
+    p = stats.permutation_test(a, b, 3000, seed=0, batch_elements=batch_elements)
+    assert p == one_draw_permutation_p(a, b, 3000, 0)
+    assert 0 < p < 1
+
+
+def test_permutation_test_memory_is_fixed_per_batch():
+    rng = np.random.default_rng(12)
+    n, resamples = 20_000, 2_000  # one draw: 40M signs, 320 MB of float64 (x2 for the product)
+    a, b = rng.uniform(size=n), rng.uniform(size=n)
+    tracemalloc.start()
+    stats.permutation_test(a, b, resamples, seed=0, batch_elements=1 << 16)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 8 * 1024 * 1024  # a few batches of 65,536 signs, not 40M
+
+
+# -- item 8: every metric in the table is tested ------------------------------------------
+def test_significance_covers_every_metric_and_marks_map():
+    pq = per_query_frame(seeds=(1, 2), n=40)
+    _, summ = summary_of(pq)
+    sig = S.significance(pq, "minilm", ORDER, n_perm=2000)
+    assert set(sig["metric"]) == set(METRICS)
+    assert set(report.TABLE_METRICS) <= set(sig["metric"])
+    for metric, block in sig.groupby("metric"):  # Holm across approaches, per metric
+        assert block["p_perm_holm"].tolist() == pytest.approx(
+            stats.holm(block["p_perm"]).tolist())
+    md, tex, rst = report.paper_tables(summ, sig, "minilm", {"E": 1, "S": .1, "C": .01, "I": 0})
+    hybrid = next(line for line in md.splitlines() if line.startswith("| hybrid"))
+    cells = dict(zip(["Hits@1", "Hits@10", "MRR", "nDCG@10", "R@10", "MAP"],
+                     hybrid.strip("|").split("|")[1:]))
+    assert cells["MAP"].strip().endswith("†")
+    assert not cells["Hits@1"].strip().endswith("†")
+    assert "Holm-corrected across approaches per metric" in md
+    assert "not tested" not in md
+    assert r"$^\dagger$" in tex and "†" in rst
+
+
+def test_footnote_names_untested_metrics():
+    pq = per_query_frame()
+    _, summ = summary_of(pq)
+    sig = S.significance(pq, "minilm", ORDER, metrics=["mrr"], n_perm=500)
+    md, _, _ = report.paper_tables(summ, sig, "minilm", {"E": 1, "S": .1, "C": .01, "I": 0})
+    assert "not tested: Hits@1, Hits@10, nDCG@10, R@10, MAP." in md
+
+
+# -- item 17: sample size and few-query warnings ------------------------------------------
+def test_table_states_n_and_warns_when_fewer_queries_than_asked():
+    note = report.sample_note({42: 32}, 50)
+    assert note.startswith("n = 32 queries.")
+    assert "fewer queries than the 50 asked for" in note
+    assert "Warning" not in report.sample_note({42: 50}, 50)
+    several = report.sample_note({1: 50, 2: 49}, 50)
+    assert "50 (seed 1), 49 (seed 2)" in several and "fewer queries than the 50" in several
+    assert report.sample_note({1: 50, 2: 50, 3: 50}, 50).startswith(
+        "n = 50 queries per seed x 3 seeds (150 (seed, query) pairs).")
+
+
+def test_sampling_shrinkage_is_warned_in_the_log(tmp_path, caplog):
+    examples = "data/esci-us-150q/shopping_queries_dataset_examples.parquet"
+    out = {name: str(tmp_path / name) for name in ("qrels.tsv", "queries.tsv", "s.parquet")}
+    with caplog.at_level(logging.WARNING, logger="shopbench"):
+        steps.sample(examples, out["qrels.tsv"], out["queries.tsv"], out["s.parquet"], seed=42,
+                     locale="us", labels=["E"], n_queries=50, n_rows=60,
+                     on_too_few_queries="error", protocol="seed")
+    n = len(pd.read_csv(out["queries.tsv"], sep="\t"))
+    assert n < 50
+    assert f"only {n} of the 50 queries asked for" in caplog.text
+
+
+def test_tiny_runs_are_flagged(caplog):
+    pq = per_query_frame(n=1)
+    with caplog.at_level(logging.WARNING, logger="shopbench"):
+        S.warn_few_queries(pq)
+        sig = S.significance(pq, "minilm", ORDER, n_perm=100)
+    assert "seed 1: only 1 query:" in caplog.text and "rest on only 1 (seed, query) pairs" in caplog.text
+    assert (sig["p_perm"] == 1.0).all()
+    note = report.sample_note({1: 1}, 1)
+    assert note.startswith("n = 1 query.") and "rest on only 1 (seed, query) pairs" in note
+
+
+# -- item 12: latency files are labelled by name ------------------------------------------
+def write_latency(tmp_path, seeds=(1, 2)):
+    rng = np.random.default_rng(0)
+    labels = {}
+    for seed in seeds:
+        for i, name in enumerate(ORDER):
+            path = tmp_path / f"s{seed}-{name}.tsv"
+            seconds = (i + 1) * 10 ** (seed - 3) + rng.uniform(0, 1e-4, size=5)
+            pd.DataFrame({"qid": range(5), "seconds": seconds}).to_csv(path, sep="\t",
+                                                                      index=False)
+            labels[str(path)] = [seed, name]
+    return labels
+
+
+def test_latency_follows_the_labels_not_the_file_order(tmp_path):
+    labels = write_latency(tmp_path)
+    deps = {"minilm": [], "bm25": [], "hybrid": ["minilm", "bm25"]}
+    files = list(labels)
+    steps.latency(files, str(tmp_path / "a.csv"), order=ORDER, labels=labels, deps=deps)
+    steps.latency(files[::-1], str(tmp_path / "b.csv"), order=ORDER, labels=labels, deps=deps)
+    a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
+    pd.testing.assert_frame_equal(a, b)
+    own = pd.concat(pd.read_csv(f, sep="\t") for f, (_, name) in labels.items()
+                    if name == "bm25")["seconds"] * 1000
+    assert a.set_index("approach").loc["bm25", "step_p50_ms"] == pytest.approx(own.median())
+
+
+def test_unlabelled_latency_file_is_an_error(tmp_path):
+    labels = write_latency(tmp_path, seeds=(1,))
+    extra = tmp_path / "stray.tsv"
+    extra.write_text("qid\tseconds\n1\t0.1\n")
+    with pytest.raises(ShopbenchError, match="stray.tsv has no"):
+        steps.latency(list(labels) + [str(extra)], str(tmp_path / "o.csv"), order=ORDER,
+                      labels=labels, deps={})
+
+
+# -- item 15: plots keep legends and labels clear -----------------------------------------
+def _boxes_overlap(a, b) -> bool:
+    return a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1
+
+
+def test_metrics_legend_covers_no_bar():
+    pq = per_query_frame()
+    pq.loc[:, "hits@10"] = 1.0  # bars up to the top of the axes
+    _, summ = summary_of(pq)
+    fig = report.metrics_figure(summ)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    bars = [p.get_window_extent(renderer) for p in ax.patches]
+    assert bars and not any(_boxes_overlap(legend, bar) for bar in bars)
+    assert fig.bbox.contains(legend.x0, legend.y0) and fig.bbox.contains(legend.x1, legend.y1)
+
+
+def test_heatmap_labels_fit_and_name_their_seed():
+    pq = per_query_frame(seeds=(1, 2), n=12, queries=["a rather long query text that goes on "
+                                                        "and on past forty characters"])
+    fig = report.heatmap_figure(pq, "mrr")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    labels = fig.axes[0].get_yticklabels()
+    assert len(labels) == 24
+    assert {lab.get_text()[:2] for lab in labels} == {"s1", "s2"}
+    _, one_seed = report.heatmap_labels([(42, 7, "blue hat")], [("Sans", frozenset(range(256)))])
+    assert one_seed == ["blue hat"]  # one seed: no seed prefix
+    for lab in labels:
+        box = lab.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.x1
+        assert len(lab.get_text()) <= len("s1 \u00b7 ") + 40
+
+
+def test_quality_latency_labels_inside_and_error_bars():
+    pq = per_query_frame()
+    _, summ = summary_of(pq)
+    lat = pd.DataFrame({"approach": ORDER, "p50_ms": [5.0, 0.5, 5.6], "p95_ms": [9.0, 1.0, 9.9],
+                        "mean_ms": [6.0, 0.6, 6.5]})
+    fig = report.quality_latency_figure(summ, lat, "mrr")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    axes_box = ax.get_window_extent(renderer)
+    texts = [t for t in ax.texts if t.get_text() in ORDER]
+    assert len(texts) == 3
+    for t in texts:
+        box = t.get_window_extent(renderer)
+        assert axes_box.x0 <= box.x0 and box.x1 <= axes_box.x1 and box.y1 <= axes_box.y1
+    assert len(ax.containers) == 3
+    assert all(c.has_yerr and c.has_xerr for c in ax.containers)
+    boxes = [t.get_window_extent(renderer) for t in texts]  # minilm and hybrid nearly coincide
+    assert not any(_boxes_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+# -- item 18: non-Latin query texts ---------------------------------------------------------
+JAPANESE = "\u30ef\u30a4\u30e4\u30ec\u30b9 \u30a4\u30e4\u30db\u30f3"  # "wireless earphones"
+
+
+def test_choose_labels_uses_a_covering_font():
+    latin = frozenset(range(0x250))
+    cjk = frozenset(ord(c) for c in JAPANESE)
+    families, labels = report.choose_labels(["blue hat", JAPANESE], ["id 1", "id 2"],
+                                            [("Sans", latin), ("Other", latin),
+                                             ("Noto Sans CJK JP", cjk)])
+    assert families == ["Sans", "Noto Sans CJK JP"] and labels == ["blue hat", JAPANESE]
+
+
+def test_choose_labels_falls_back_to_the_query_id():
+    latin = frozenset(range(0x250))
+    families, labels = report.choose_labels(["blue hat", JAPANESE], ["id 1", "id 2"],
+                                            [("Sans", latin)])
+    assert families == ["Sans"] and labels == ["blue hat", "id 2"]
+
+
+def test_choose_labels_reads_fonts_only_as_far_as_needed():
+    def fonts():
+        yield "Sans", frozenset(range(0x250))
+        raise AssertionError("read past the default font")
+
+    assert report.choose_labels(["blue hat"], ["id"], fonts()) == (["Sans"], ["blue hat"])
+
+
+def test_heatmap_draws_japanese_without_missing_glyphs(caplog):
+    """With the installed fonts: either a font covers the text (then no glyph is missing) or
+    the row shows the query id; never empty boxes."""
+    pq = per_query_frame(n=3, queries=[JAPANESE, "blue hat", "\u0432\u0435\u043b\u043e"])
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        fig = report.heatmap_figure(pq, "mrr")
+        fig.canvas.draw()
+    assert not [w for w in caught if "missing from" in str(w.message)]
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    families, _ = report.heatmap_labels([(1, 1000, JAPANESE)])
+    if len(families) > 1:
+        assert JAPANESE in labels
+    else:
+        assert "query id 1000" in labels and "query ids instead" in caplog.text
+
+
+def test_heatmap_of_many_queries_shows_the_worst_and_best():
+    pq = per_query_frame(seeds=(1, 2), n=150)
+    fig = report.heatmap_figure(pq, "mrr")
+    ax = fig.axes[0]
+    assert len(ax.get_yticklabels()) == report.HEATMAP_ROWS
+    assert f"of {2 * 150} rows" in ax.get_title()
+    data = ax.images[0].get_array()
+    means = np.asarray(data).mean(axis=1)
+    wide = pq.pivot_table(index=["seed", "qid"], columns="approach", values="mrr")
+    ranked = np.sort(wide.mean(axis=1).to_numpy())
+    np.testing.assert_allclose(means[:100], ranked[:100])
+    np.testing.assert_allclose(means[100:], ranked[-100:])
