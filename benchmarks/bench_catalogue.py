@@ -126,6 +126,9 @@ def main(argv=None) -> None:
                         help="threads of every threaded job (--set-threads); on a machine "
                              "busy with other work 1 avoids OpenMP's spinning threads")
     parser.add_argument("--keep", action="store_true", help="keep results/<name>/")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep what an interrupted run finished (its jobs' figures come "
+                             "from their logs and Snakemake's own logs of the earlier run)")
     args = parser.parse_args(argv)
 
     label = f"{synth.size_label(args.products)}-{args.queries}q"
@@ -139,7 +142,8 @@ def main(argv=None) -> None:
     name = f"bench-catalogue-{label}"
     cfg_file = common.OUT / f"{name}.yaml"
     cfg_file.write_text(yaml.safe_dump(config(name, data, model, args), sort_keys=False))
-    shutil.rmtree(REPO / "results" / name, ignore_errors=True)
+    if not args.resume:
+        shutil.rmtree(REPO / "results" / name, ignore_errors=True)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "HF_HUB_OFFLINE": "1"}
     env.setdefault("TOKENIZERS_PARALLELISM", "true")
     load_before = os.getloadavg()
@@ -157,8 +161,17 @@ def main(argv=None) -> None:
         print(log_text[-4000:])
         raise SystemExit(f"snakemake failed (exit {proc.returncode})")
 
+    if args.resume:  # the jobs of the earlier, interrupted run(s) too
+        for earlier in sorted((REPO / ".snakemake" / "log").glob("*.snakemake.log")):
+            text = earlier.read_text(errors="replace")
+            if f"results/{name}/" in text:
+                log_text = text + "\n" + log_text
     rules: dict[str, dict] = {}
+    seen_logs: set[str] = set()
     for rule, log in jobs_of(log_text):
+        if log in seen_logs:
+            continue
+        seen_logs.add(log)
         text = (REPO / log).read_text(encoding="utf-8") if (REPO / log).exists() else ""
         m = STEP_DONE.search(text)
         if not m:

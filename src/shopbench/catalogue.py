@@ -428,28 +428,18 @@ def load_bm25(index_dir: str):
 
 def bm25_scores_batched(retriever, query_ids: list[list[int]]) -> np.ndarray:
     """BM25 scores (queries x products, float32) of a block of queries (lists of term ids,
-    repeats counted as bm25s counts them), as one sparse matrix product."""
-    import scipy.sparse as sp
-
+    repeats counted as bm25s counts them). Each query touches only its own terms' postings
+    (one ``bincount`` over them), as bm25s' ``get_scores_from_ids`` does, summed in float64."""
     data, indices, indptr = (retriever.scores[k] for k in ("data", "indices", "indptr"))
     n_docs = retriever.scores["num_docs"]
-    used = np.unique(np.concatenate([np.asarray(q, dtype=np.int64) for q in query_ids]
-                                    or [np.zeros(0, dtype=np.int64)]))
     out = np.zeros((len(query_ids), n_docs), dtype=np.float32)
-    if not len(used):
-        return out
-    # the used columns only: their postings, re-indexed 0..len(used)-1
-    starts, stops = indptr[used], indptr[used + 1]
-    sizes = (stops - starts).astype(np.int64)
-    take = np.concatenate([np.arange(a, z) for a, z in zip(starts, stops)])
-    sub = sp.csc_matrix((np.asarray(data[take]), np.asarray(indices[take]),
-                         np.concatenate([[0], np.cumsum(sizes)])), shape=(n_docs, len(used)))
-    weights = np.zeros((len(used), len(query_ids)), dtype=np.float32)
-    col = {t: j for j, t in enumerate(used.tolist())}
     for q, ids in enumerate(query_ids):
-        for t in ids:
-            weights[col[t], q] += 1
-    out[:] = (sub @ weights).T
+        if not ids:
+            continue
+        spans = [(int(indptr[t]), int(indptr[t + 1])) for t in ids]
+        docs = np.concatenate([np.asarray(indices[a:z]) for a, z in spans])
+        weights = np.concatenate([np.asarray(data[a:z], dtype=np.float64) for a, z in spans])
+        out[q] = np.bincount(docs, weights=weights, minlength=n_docs)
     return out
 
 
@@ -470,7 +460,11 @@ def bm25_run(index_dir: str, corpus_file: str, queries_file: str, run_out: str,
     ids = [[vocab[t] for t in tokenize(q) if t in vocab] for q in queries["query"]]
     ranked, scores = [], []
     start = time.perf_counter()
+    last = start
     for s in range(0, len(ids), block):
+        if time.perf_counter() - last > 60:
+            last = time.perf_counter()
+            log.info("bm25: %d of %d queries (%.0f/s)", s, len(ids), s / (last - start))
         block_scores = bm25_scores_batched(retriever, ids[s:s + block])
         for row in block_scores:
             order, top = top_k(row, docids, k)
