@@ -204,6 +204,22 @@ def test_validate_names_the_key(case_id):
         validate(bad_config(case_id))
 
 
+@pytest.mark.parametrize("where, value, key", [
+    ("models", {"fields": ["product_title"]}, "models[0].fields"),
+    ("approaches", {"query_normalization": "n"}, "approaches[1].query_normalization"),
+    ("approaches", {"fields": {"product_title": 2.0}}, "approaches[1].fields"),
+])
+def test_catalogue_protocol_rejects_options_it_does_not_apply(where, value, key):
+    config = base_config()
+    config["protocol"] = "catalogue"
+    config["query_normalizations"] = [{"name": "n", "steps": ["unicode"]}]
+    index = 0 if where == "models" else 1
+    config[where][index].update(value)
+    with pytest.raises(ShopbenchError, match=re.escape(f"config {key}: not supported with "
+                                                       f"protocol: catalogue yet")):
+        validate(config)
+
+
 def test_validate_does_not_change_its_argument():
     config = base_config()
     before = copy.deepcopy(config)

@@ -186,7 +186,26 @@ def _check_approach_options(config: dict, models: dict) -> None:
                                  f"not defined under query_normalizations")
 
 
+def _check_catalogue_options(config: dict) -> None:
+    """Options the catalogue protocol's searches do not apply yet stop the run, rather than
+    being silently ignored: chosen fields (a model's or BM25 field weighting) and query
+    normalizations."""
+    if config.get("protocol") != "catalogue":
+        return
+    for i, model in enumerate(config["models"]):
+        if model.get("fields"):
+            raise ShopbenchError(f"config models[{i}].fields: not supported with protocol: "
+                                 f"catalogue yet (its product embeddings use the corpus text); "
+                                 f"remove it")
+    for i, appr in enumerate(config["approaches"]):
+        for key in ("fields", "query_normalization"):
+            if appr.get(key):
+                raise ShopbenchError(f"config approaches[{i}].{key}: not supported with "
+                                     f"protocol: catalogue yet; remove it")
+
+
 def _check_references(config: dict) -> None:
+    _check_catalogue_options(config)
     models = _unique(config["models"], "models")
     approaches = _unique(config["approaches"], "approaches")
     _check_approach_options(config, models)

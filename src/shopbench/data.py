@@ -33,6 +33,11 @@ LABELS = ("E", "S", "C", "I")
 #: Integer relevance grade written to qrels for each ESCI label; gains are applied at evaluation.
 GRADES = {"E": 3, "S": 2, "C": 1, "I": 0}
 LOCALES = ("us", "es", "jp")
+#: sampling.split values: the official ``split`` column's values, or ``all`` (no filter).
+SPLITS = ("test", "train", "all")
+#: sampling.version values: rows flagged ``small_version == 1`` (Task 1's reduced set) or
+#: ``large_version == 1``, or ``all`` (no filter).
+VERSIONS = {"small": "small_version", "large": "large_version", "all": None}
 
 
 def _read_any(path: str | os.PathLike, what: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -270,17 +275,61 @@ def filter_examples(examples: pd.DataFrame, locale: str, labels: list[str]) -> p
     return filtered
 
 
+def filter_split_version(examples: pd.DataFrame, split: str = "all", version: str = "all",
+                         path=None) -> pd.DataFrame:
+    """Rows of the official ``split`` (``test``/``train``) and ``version`` (``small``/``large``).
+
+    ``all`` applies no filter (and needs no column), so the existing protocols' sampling is
+    untouched by default. A file without the column, or with only empty values in it (e.g. a
+    slice that dropped them), stops with an error naming the key to change.
+    """
+    if split not in SPLITS:
+        raise ShopbenchError(f"sampling.split: unknown split {split!r}; use one of {SPLITS}")
+    if version not in VERSIONS:
+        raise ShopbenchError(f"sampling.version: unknown version {version!r}; use one of "
+                             f"{tuple(VERSIONS)}")
+    where = f"examples file {path}" if path is not None else "the examples file"
+    mask = pd.Series(True, index=examples.index)
+    for key, value, column in (("split", split, "split" if split != "all" else None),
+                               ("version", version, VERSIONS[version])):
+        if column is None:
+            continue
+        if column not in examples.columns or examples[column].isna().all():
+            state = "lacks the column" if column not in examples.columns else \
+                "has no values in the column"
+            raise ShopbenchError(
+                f"sampling.{key}: {value!r} selects rows by the official column {column!r}, "
+                f"but {where} {state}; use a file with the esci-data columns split, "
+                f"small_version and large_version, or set sampling.{key}: all.")
+        if key == "split":
+            mask &= examples[column] == value
+        else:
+            mask &= pd.to_numeric(examples[column], errors="coerce") == 1
+    if split == "all" and version == "all":
+        return examples
+    kept = examples[mask.fillna(False).astype(bool)]
+    if kept.empty:
+        raise ShopbenchError(f"no rows of {where} have split {split!r} and version "
+                             f"{version!r}; check sampling.split and sampling.version.")
+    return kept
+
+
 def sample_examples(
     filtered: pd.DataFrame,
-    n_queries: int,
+    n_queries: int | str,
     n_rows: int,
     seed: int,
     on_too_few: str = "error",
 ) -> pd.DataFrame:
-    """The notebook's two-stage sample: ``n_queries`` query ids, then ``n_rows`` of their rows."""
+    """The notebook's two-stage sample: ``n_queries`` query ids, then ``n_rows`` of their rows.
+
+    ``n_queries: all`` draws every query id (the same ``choice`` call, of the full size).
+    """
+    query_ids = filtered["query_id"].unique()
+    if n_queries == "all":
+        n_queries = len(query_ids)
     if n_queries < 1 or n_rows < 1:
         raise ShopbenchError("sampling.n_queries and sampling.n_rows must be positive")
-    query_ids = filtered["query_id"].unique()
     if len(query_ids) < n_queries:
         message = (
             f"sampling.n_queries is {n_queries} but only {len(query_ids)} queries pass the "
@@ -297,6 +346,25 @@ def sample_examples(
     sampled_qids = rng.choice(query_ids, size=n_queries, replace=False)
     subset = filtered[filtered["query_id"].isin(sampled_qids)]
     return subset.sample(n=min(n_rows, len(subset)), random_state=seed)
+
+
+def sample_queries(filtered: pd.DataFrame, n_queries: int | str, seed: int,
+                   on_too_few: str = "error") -> np.ndarray:
+    """The ``catalogue`` protocol's draw: ``n_queries`` query ids (or ``all``) of ``filtered``,
+    with the notebook's first stage (``RandomState(seed).choice``, no replacement)."""
+    query_ids = filtered["query_id"].unique()
+    n = len(query_ids) if n_queries == "all" else int(n_queries)
+    if n < 1:
+        raise ShopbenchError("sampling.n_queries must be positive or all")
+    if n > len(query_ids):
+        message = f"sampling.n_queries is {n} but only {len(query_ids)} queries pass the filter"
+        if on_too_few != "clamp":
+            raise ShopbenchError(
+                message + "; lower n_queries or set sampling.on_too_few_queries: clamp.")
+        log.warning("%s; clamping to %d (sampling.on_too_few_queries: clamp)", message,
+                    len(query_ids))
+        n = len(query_ids)
+    return np.random.RandomState(seed).choice(query_ids, size=n, replace=False)
 
 
 def queries_of(sample: pd.DataFrame) -> pd.DataFrame:

@@ -10,6 +10,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import time
+
+
+def peak_rss_mb() -> float | None:
+    """Peak resident memory of this process (Linux VmHWM) in MB; None where unavailable."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
 
 from .errors import ShopbenchError
 
@@ -35,8 +48,12 @@ def step_logging(log_files) -> None:
     for name, level in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(level)
     log = logging.getLogger("shopbench")
+    start = time.perf_counter()
     try:
         yield
+        peak = peak_rss_mb()
+        log.info("step done in %.1f s, peak memory %s", time.perf_counter() - start,
+                 f"{peak:.0f} MB (VmHWM)" if peak is not None else "unknown")
     except ShopbenchError as exc:
         # Bad input: the message on the terminal and in the log, the traceback in the log only.
         stream.handle(log.makeRecord(log.name, logging.ERROR, __file__, 0, "%s", (exc,), None))

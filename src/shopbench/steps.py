@@ -31,19 +31,31 @@ def optional(files) -> str | None:
 
 # -- data -----------------------------------------------------------------------------------
 def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str, *, seed: int,
-           locale: str, labels: list[str], n_queries: int, n_rows: int,
-           on_too_few_queries: str, protocol: str) -> None:
+           locale: str, labels: list[str], n_queries: int | str, n_rows: int,
+           on_too_few_queries: str, protocol: str, split: str = "all",
+           version: str = "all") -> None:
     """Filter and sample (notebook), then write the sample, its queries and the qrels.
 
     ``seed`` protocol: qrels are the sampled rows. Other protocols: every judgment of the
-    sampled queries (E, S, C and I), graded.
+    sampled queries (E, S, C and I), graded. ``catalogue``: queries drawn from those of the
+    split and version (``n_rows`` unused); the sample is every judgment of those queries.
     """
-    ex = D.read_examples(examples)
+    ex = D.filter_split_version(D.read_examples(examples), split, version, examples)
     filtered = D.filter_examples(ex, locale, labels)
+    if protocol == "catalogue":
+        qids = D.sample_queries(filtered, n_queries, seed, on_too_few_queries)
+        rows = D.judgments_for(ex, qids, locale)
+        log.info("seed %d: %d of %d queries (split %s, version %s), %d judgments", seed,
+                 len(qids), filtered["query_id"].nunique(), split, version, len(rows))
+        with atomic_outputs(sample_out, queries_out, qrels_out) as (s_tmp, q_tmp, r_tmp):
+            write_frame(rows.reset_index(drop=True), s_tmp)
+            trec.write_tsv(D.queries_of(rows).sort_values("qid"), q_tmp)
+            trec.write_qrels(D.qrels_frame(rows), r_tmp)
+        return
     rows = D.sample_examples(filtered, n_queries, n_rows, seed, on_too_few_queries)
     log.info("seed %d: %d filtered rows, sample %d rows, %d queries, %d products", seed,
              len(filtered), len(rows), rows["query_id"].nunique(), rows["product_id"].nunique())
-    if rows["query_id"].nunique() < n_queries:
+    if n_queries != "all" and rows["query_id"].nunique() < n_queries:
         log.warning("seed %d: only %d of the %d queries asked for (sampling.n_queries) are "
                     "evaluated: the notebook's sampling draws sampling.n_rows = %d rows from "
                     "those queries' rows, and a query none of whose rows is drawn drops out "
@@ -213,6 +225,38 @@ def encode_queries(queries_file: str, normalized_file: str, embeddings_out: str,
         np.save(e_tmp, qemb)
         trec.write_tsv(pd.DataFrame({"qid": queries["qid"],
                                      "seconds": np.asarray(seconds) + norm_seconds}), s_tmp)
+
+
+def encode_products(corpus_file: str, *, path: str, name: str, document_prefix: str,
+                    batch_size: int | str, max_length: int, device: str,
+                    precision: str = "fp32", dtype: str = "float32",
+                    threads: int = 1, shard: int = 0, shards: int = 1,
+                    embeddings_out: str | None = None, part_out: str | None = None) -> None:
+    """catalogue protocol: a model's product embeddings (or shard ``shard`` of them), once per
+    experiment; see shopbench.catalogue.encode_products."""
+    from . import catalogue, dense, models
+
+    models.set_threads(threads)
+    model = models.load_bi_encoder(path, name, device, max_length, precision)
+    batch_size = models.resolve_batch_size(batch_size, models.pick_device(device))
+    log.info("%s: batch size %d, %s, %d torch thread(s)", name, batch_size, precision,
+             threads)
+    catalogue.encode_products(
+        lambda batch: dense.encode(model, batch, document_prefix, batch_size), corpus_file,
+        batch_size=batch_size, shard=shard, shards=shards, dtype=dtype,
+        embeddings_out=embeddings_out, part_out=part_out)
+
+
+def encode_catalogue_queries(queries_file: str, queries_out: str, seconds_out: str, *,
+                             path: str, name: str, query_prefix: str, max_length: int,
+                             device: str, precision: str = "fp32", threads: int = 1) -> None:
+    """catalogue protocol: a seed's query embeddings, one query at a time (timed)."""
+    from . import catalogue, dense, models
+
+    models.set_threads(threads)
+    model = models.load_bi_encoder(path, name, device, max_length, precision)
+    catalogue.encode_queries(lambda queries: dense.encode_queries(model, queries, query_prefix),
+                             queries_file, queries_out, seconds_out)
 
 
 def _write_embeddings(emb, qemb, qids, seconds, embeddings_out, queries_out, seconds_out):
@@ -487,10 +531,16 @@ def aggregate(eval_files: list[str], *, metrics_out: str, summary_out: str, per_
 
 
 def latency(latency_files: list[str], out: str, *, order: list[str],
-            labels: dict[str, list], deps: dict[str, list[str]]) -> None:
+            labels: dict[str, list], deps: dict[str, list[str]],
+            note: str | None = None) -> None:
     """p50/p95 latency per approach from per-query latency files; ``labels`` maps each file
     to the [seed, approach] it holds (the rule passes it, so no meaning hangs on the order of
-    the files)."""
+    the files).
+
+    ``note`` (catalogue protocol): searches ran batched and only a sample of queries was timed
+    one at a time; every approach is then summarized over the queries timed in all of them,
+    and the note goes into a ``measured`` column.
+    """
     from . import summary as S
 
     frames: dict[str, list[pd.DataFrame]] = {name: [] for name in order}
@@ -507,7 +557,18 @@ def latency(latency_files: list[str], out: str, *, order: list[str],
     if missing:
         raise ShopbenchError(f"no latency file for approach(es) {', '.join(missing)}")
     joined = {name: pd.concat(parts, ignore_index=True) for name, parts in frames.items()}
-    _csv(S.latency(joined, deps, order), out)
+    if note is None:
+        _csv(S.latency(joined, deps, order), out)
+        return
+    timed = None
+    for frame in joined.values():
+        keys = pd.MultiIndex.from_frame(frame[["seed", "qid"]])
+        timed = keys if timed is None else timed.intersection(keys)
+    joined = {name: frame[pd.MultiIndex.from_frame(frame[["seed", "qid"]]).isin(timed)]
+              .reset_index(drop=True) for name, frame in joined.items()}
+    table = S.latency(joined, deps, order)
+    table["measured"] = note
+    _csv(table, out)
 
 
 def tables(summary_file: str, significance_file: str, metrics_file: str, md_out: str,

@@ -39,6 +39,10 @@ def critical_priority(models=(), approaches=()):
     """Scheduling priority of a job: 10 on the critical path (see CRITICAL), else 0."""
     on_path = set(models) & CRITICAL["models"] or set(approaches) & CRITICAL["approaches"]
     return 10 if on_path else 0
+# catalogue protocol: one corpus, its embeddings and indexes per experiment (catalogue.smk);
+# the per-seed rules below then serve only the queries of each seed.
+CATALOGUE = config["protocol"] == "catalogue"
+CORPUS = f"{R}/catalogue/corpus.parquet" if CATALOGUE else f"{R}/seed{{seed}}/corpus.parquet"
 
 
 wildcard_constraints:
@@ -47,9 +51,19 @@ wildcard_constraints:
     approach="|".join(map(re.escape, APPROACHES)),
 
 
-def names_of(kind):
-    """Regex matching the names of the approaches of one type (matches nothing if none)."""
+def names_of(kind, per_seed_corpus=False):
+    """Regex matching the names of the approaches of one type (matches nothing if none, or
+    with ``per_seed_corpus`` in the catalogue protocol, whose rules are in catalogue.smk)."""
     names = [n for n, a in APPROACHES.items() if a["type"] == kind]
+    if per_seed_corpus and CATALOGUE:
+        names = []
+    return "|".join(map(re.escape, names)) if names else "(?!)"
+
+
+def models_of(per_seed_corpus=False):
+    """Regex matching the model names (nothing with ``per_seed_corpus`` in the catalogue
+    protocol, whose encode rules are in catalogue.smk)."""
+    names = [] if per_seed_corpus and CATALOGUE else list(MODELS)
     return "|".join(map(re.escape, names)) if names else "(?!)"
 
 

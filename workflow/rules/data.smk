@@ -36,6 +36,8 @@ rule sample:
         n_rows=SAMPLING["n_rows"],
         on_too_few_queries=SAMPLING["on_too_few_queries"],
         protocol=config["protocol"],
+        split=SAMPLING["split"],
+        version=SAMPLING["version"],
     log:
         f"{R}/logs/seed{{seed}}/sample.log",
     conda:

@@ -7,7 +7,7 @@ rule evaluate:
         run=seed_dir("runs/{approach}.tsv"),
         qrels=seed_dir("qrels.tsv"),
         queries=seed_dir("queries.tsv"),
-        corpus=seed_dir("corpus.parquet"),
+        corpus=CORPUS,
         normalized=normalized_queries,
     output:
         seed_dir("eval/{approach}.tsv"),
@@ -89,6 +89,11 @@ rule latency:
         order=ORDER,
         labels=LATENCY_FILES,
         deps={name: dependencies(a) for name, a in APPROACHES.items()},
+        note=None if not CATALOGUE else (
+            "catalogue protocol: dense and BM25 searched all queries batched; per-query latency "
+            f"measured one query at a time on up to {config['latency_queries']} queries per "
+            "seed, spread evenly by qid"
+        ),
     log:
         f"{R}/logs/latency.log",
     conda:

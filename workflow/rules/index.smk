@@ -10,6 +10,8 @@ rule encode:
         fields=fields_input(lambda w: MODELS[w.model]["fields"]),
     output:
         **encode_outputs(),
+    wildcard_constraints:
+        model=models_of(per_seed_corpus=True),
     params:
         path=lambda w: MODELS[w.model]["path"],
         document_prefix=lambda w: MODELS[w.model]["document_prefix"],

@@ -26,7 +26,7 @@ rule tables:
     params:
         baseline=BASELINE,
         gains=EVAL["gains"],
-        n_queries=SAMPLING["n_queries"],
+        n_queries=None if SAMPLING["n_queries"] == "all" else SAMPLING["n_queries"],
     log:
         f"{R}/logs/tables.log",
     conda:

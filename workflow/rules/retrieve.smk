@@ -22,7 +22,7 @@ rule dense:
         run=seed_dir("runs/{approach}.tsv"),
         latency=seed_dir("latency/{approach}.tsv"),
     wildcard_constraints:
-        approach=names_of("dense"),
+        approach=names_of("dense", per_seed_corpus=True),
     params:
         k=lambda w: APPROACHES[w.approach]["k"],
         ef_search=lambda w: (
@@ -52,7 +52,7 @@ rule bm25:
         latency=seed_dir("latency/{approach}.tsv"),
         analysis=seed_dir("analysis/{approach}.json"),
     wildcard_constraints:
-        approach=names_of("bm25"),
+        approach=names_of("bm25", per_seed_corpus=True),
     params:
         k=lambda w: APPROACHES[w.approach]["k"],
         k1=lambda w: APPROACHES[w.approach]["k1"],
@@ -100,7 +100,7 @@ rule fusion:
 rule rerank:
     input:
         run=lambda w: f"{R}/seed{w.seed}/runs/{APPROACHES[w.approach]['run']}.tsv",
-        corpus=seed_dir("corpus.parquet"),
+        corpus=CORPUS,
         queries=seed_dir("queries.tsv"),
         normalized=normalized_queries,
     output:

@@ -11,6 +11,8 @@ if SHARDS > 1:
             embeddings=seed_dir("embeddings/{model}.npy"),
             queries=seed_dir("embeddings/{model}.queries.npy"),
             seconds=seed_dir("latency/queries/{model}.tsv"),
+        wildcard_constraints:
+            model=models_of(per_seed_corpus=True),
         log:
             f"{R}/logs/seed{{seed}}/merge_embeddings_{{model}}.log",
         conda:
