@@ -231,7 +231,8 @@ def test_catalogue_bm25_returns_only_matches_unless_padded(tmp_path, backend):
 
 def test_catalogue_bm25_uses_the_analyzer(tmp_path):
     # the notebook's tokenizer splits "cámara" into "c" and "mara"; the unicode analyzer keeps it
-    texts = ["cámara digital", "mara c", "lámpara de mesa", "mesa de roble", "silla", "sofá"]
+    texts = ["cámara digital", "mara c", "lámpara de mesa", "mesa de roble", "silla", "sofá",
+             "\u30ab\u30e1\u30e9"]  # Japanese: no token with the notebook's tokenizer
     corpus, _ = _tiny_catalogue(tmp_path, texts)
     queries = tmp_path / "q.tsv"
     pd.DataFrame({"qid": [1], "query": ["cámara"]}).to_csv(queries, sep="\t", index=False)
@@ -242,10 +243,17 @@ def test_catalogue_bm25_uses_the_analyzer(tmp_path):
         out = tmp_path / f"{analyzer}.tsv"
         C.bm25_catalogue_run(index, str(corpus), str(queries), str(out), str(tmp_path / "l.tsv"),
                              approach="bm25", k=10, k1=1.5, b=0.75, backend="bm25s",
-                             latency_queries=1, analyzer=analyzer)
+                             latency_queries=1, analyzer=analyzer,
+                             analysis_out=str(tmp_path / f"{analyzer}.json"))
         ranked[analyzer] = trec.read_run(str(out))["docid"].tolist()
     assert ranked["unicode"] == ["P0"]
     assert "P1" in ranked["notebook"]
+    import json
+
+    notebook = json.loads((tmp_path / "notebook.json").read_text())
+    assert notebook["products"]["count"] == 1 and notebook["products"]["of"] == 7
+    assert notebook["products"]["examples"][0]["id"] == "P6"
+    assert json.loads((tmp_path / "unicode.json").read_text())["products"]["count"] == 0
 
 
 def test_latency_rows_spread_over_the_queries():

@@ -414,7 +414,10 @@ def bm25_index(corpus_file: str, index_dir: str, *, k1: float, b: float,
     tmp = target.with_name(f".{target.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     retriever.save(str(tmp), show_progress=False)
-    (tmp / "shopbench.json").write_text(json.dumps({"num_docs": n_docs, "k1": k1, "b": b}))
+    empty = np.flatnonzero(lengths == 0)  # products the analyzer leaves without a token
+    (tmp / "shopbench.json").write_text(json.dumps({
+        "num_docs": n_docs, "k1": k1, "b": b,
+        "empty_products": {"count": int(len(empty)), "positions": empty[:5].tolist()}}))
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
     log.info("bm25 index saved to %s in %.1f s", index_dir, time.perf_counter() - t0)
@@ -450,7 +453,7 @@ def bm25_scores_batched(retriever, query_ids: list[list[int]]) -> np.ndarray:
 def bm25_run(index_dir: str, corpus_file: str, queries_file: str, run_out: str,
              latency_out: str, *, approach: str, k: int, tokenize=None, block: int = 64,
              latency_queries: int = 1000, analyzer=None, pad_zero_scores: bool = False,
-             ties: str = "docid") -> None:
+             ties: str = "docid", analysis_out: str | None = None) -> None:
     """BM25 (bm25s index of the catalogue) for every query of a seed, ``block`` at a time.
     Only matching products (score > 0) are kept unless ``pad_zero_scores``."""
     from . import bm25, trec
@@ -497,19 +500,52 @@ def bm25_run(index_dir: str, corpus_file: str, queries_file: str, run_out: str,
              len(queries) / max(batched, 1e-9), len(sample),
              1000 * float(np.median(seconds)) if seconds else float("nan"))
     _write(queries["qid"], ranked, scores, sample, seconds, approach, run_out, latency_out)
+    if analysis_out:
+        meta = json.loads((Path(index_dir) / "shopbench.json").read_text())
+        empty = meta.get("empty_products", {"count": 0, "positions": []})
+        _write_analysis(analysis_out, approach, analyzer, queries, tokenize, corpus_file,
+                        docids, empty["count"], empty["positions"])
+
+
+def _write_analysis(analysis_out, approach, analyzer, queries, tokenize, corpus_file, docids,
+                    n_empty_products, positions):
+    """The analyzer report of shopbench.steps.bm25 (queries and products left without a
+    token, counted, with examples), logged as a warning where any are."""
+    from . import analyzers
+    from .steps import write_json
+
+    label = analyzers.describe(analyzer or "notebook")
+    qtexts = queries["query"].tolist()
+    titles = []
+    if positions:
+        titles = pd.read_parquet(corpus_file, columns=["title"])["title"].to_numpy()[positions]
+    products = {"count": int(n_empty_products),
+                "examples": [{"id": str(docids[p]), "text": str(t)[:80]}
+                             for p, t in zip(positions, titles)]}
+    report = {"approach": approach, "analyzer": label,
+              "queries": analyzers.empty_report(qtexts, map(tokenize, qtexts), queries["qid"]),
+              "products": products}
+    for what, n_all in (("queries", len(qtexts)), ("products", len(docids))):
+        rep = report[what]
+        rep["of"] = n_all
+        if rep["count"]:
+            log.warning("analyzer %s leaves %d of %d %s with no token, e.g. %s", label,
+                        rep["count"], n_all, what,
+                        "; ".join(f"{e['id']}: {e['text']!r}" for e in rep["examples"]))
+    write_json(report, analysis_out)
 
 
 def bm25_catalogue_run(index_dir: str | None, corpus_file: str, queries_file: str,
                        run_out: str, latency_out: str, *, approach: str, k: int, k1: float,
                        b: float, backend: str, latency_queries: int = 1000,
                        analyzer="notebook", pad_zero_scores: bool = False,
-                       ties: str = "docid") -> None:
+                       ties: str = "docid", analysis_out: str | None = None) -> None:
     """BM25 over the catalogue: bm25s searches its persisted index (batched); rank_bm25 has no
     saved index, so it is rebuilt here for each seed and scores one query at a time."""
     if backend == "bm25s":
         bm25_run(index_dir, corpus_file, queries_file, run_out, latency_out, approach=approach,
                  k=k, latency_queries=latency_queries, analyzer=analyzer,
-                 pad_zero_scores=pad_zero_scores, ties=ties)
+                 pad_zero_scores=pad_zero_scores, ties=ties, analysis_out=analysis_out)
         return
     from . import bm25, trec
 
@@ -526,3 +562,7 @@ def bm25_catalogue_run(index_dir: str | None, corpus_file: str, queries_file: st
     sample = latency_rows(len(queries), latency_queries)
     _write(queries["qid"], ranked, scores, sample, np.asarray(latency)[sample], approach,
            run_out, latency_out)
+    if analysis_out:
+        empty = list(scorer.empty_docs)
+        _write_analysis(analysis_out, approach, analyzer, queries, scorer.analyzer, corpus_file,
+                        docids, len(empty), empty[:5])

@@ -174,6 +174,7 @@ if CATALOGUE:
         output:
             run=seed_dir("runs/{approach}.tsv"),
             latency=seed_dir("latency/{approach}.tsv"),
+            analysis=seed_dir("analysis/{approach}.json"),
         wildcard_constraints:
             approach=names_of("bm25"),
         params:

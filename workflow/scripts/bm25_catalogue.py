@@ -7,4 +7,5 @@ with step_logging(snakemake.log):
     catalogue.bm25_catalogue_run(snakemake.input.get("index"), snakemake.input.corpus,
                                  snakemake.input.queries, snakemake.output.run,
                                  snakemake.output.latency, approach=snakemake.wildcards.approach,
+                                 analysis_out=snakemake.output.analysis,
                                  **snakemake.params)
