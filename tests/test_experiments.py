@@ -23,7 +23,8 @@ def test_shipped_config_validates(path):
 def test_seed_experiment_is_the_notebooks(tmp_path):
     config = validate(yaml.safe_load((REPO / "experiments/seed.yaml").read_text()))
     assert config["sampling"] == {"locale": "us", "labels": ["E"], "n_queries": 50,
-                                  "n_rows": 500, "on_too_few_queries": "error"}
+                                  "n_rows": 500, "on_too_few_queries": "error",
+                                  "split": "all", "version": "all"}
     assert config["seeds"] == [42] and config["protocol"] == "seed"
     e5 = next(m for m in config["models"] if m["path"] == "intfloat/e5-small-v2")
     assert (e5["query_prefix"], e5["document_prefix"]) == ("query: ", "passage: ")
