@@ -149,21 +149,21 @@ def encode_products(encode_batch, corpus_file: str, *, batch_size: int, shard: i
     n_out = len(text) if shards == 1 else len(rows)
     log.info("encoding %d of %d products (batches %d-%d of %d), %s", len(rows), len(text),
              start, stop - 1, len(plan), dtype)
+    from .progress import Progress
+
+    progress = Progress(len(rows), "encode products", "products")
     out = None
-    done, t0, last = 0, time.perf_counter(), time.perf_counter()
+    done = 0
     for rows_b in batches:
         vecs = encode_batch(text.take(rows_b).to_pylist())
         if out is None:
             out = np.empty((n_out, vecs.shape[1]), dtype=dtype)
         out[rows_b if shards == 1 else slice(done, done + len(rows_b))] = vecs
         done += len(rows_b)
-        if time.perf_counter() - last > 60:
-            last = time.perf_counter()
-            log.info("encoded %d of %d products (%.0f/s)", done, len(rows),
-                     done / (last - t0))
+        progress.update(len(rows_b))
     if out is None:
         out = np.zeros((0, 0), dtype=dtype)
-    log.info("encoded %d products in %.1f s", done, time.perf_counter() - t0)
+    progress.finish()
     if shards == 1:
         with atomic_path(embeddings_out) as tmp, open(tmp, "wb") as handle:
             np.save(handle, out)
