@@ -166,7 +166,7 @@ def encode_products(encode_batch, corpus_file: str, *, batch_size: int, shard: i
     progress.finish()
     if shards == 1:
         with atomic_path(embeddings_out) as tmp, open(tmp, "wb") as handle:
-            np.save(handle, out)
+            np.save(handle, out)  # handle: an atomic_path temporary
     else:
         S.save_part(part_out, rows=rows, embeddings=out,
                     query_rows=np.zeros(0, dtype=np.int64),
@@ -198,7 +198,7 @@ def merge_products(part_files: list[str], embeddings_out: str) -> None:
         raise ShopbenchError("embedding shards do not cover every corpus row; delete the "
                              "shard files and rerun")
     with atomic_path(embeddings_out) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, out)
+        np.save(handle, out)  # handle: an atomic_path temporary
     log.info("merged %d shards: %s %s", len(part_files), out.shape, out.dtype)
 
 

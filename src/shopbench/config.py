@@ -74,6 +74,10 @@ def _schema_errors(config: dict, schema: dict) -> None:
     elif leaf.validator == "pattern":
         hint = PATTERN_HINTS.get(leaf.validator_value, f"must match {leaf.validator_value}")
         message = f"{leaf.instance!r} is not allowed; {hint}"
+    elif leaf.validator in ("oneOf", "anyOf"):
+        # e.g. n_queries: a whole number or 'all'; say what each alternative wants
+        wants = [sub.message for sub in leaf.context] if leaf.context else []
+        message = f"{leaf.instance!r} is not valid: " + "; or ".join(dict.fromkeys(wants))
     elif leaf.validator == "required":
         missing = [k for k in leaf.validator_value if k not in leaf.instance]
         path, message = path + missing[:1], "required key is missing"
