@@ -69,7 +69,7 @@ CASES = [
      r"config sampling: unknown key\(s\) 'n_query' \(did you mean 'n_queries'\?\)"),
     ("unknown-approach-key", _set("approaches.1.kk", 5), r"config approaches\[1\]: unknown key"),
     ("wrong-type-str", _set("sampling.n_queries", "50"),
-     r"config sampling\.n_queries: '50' is not of type 'integer'"),
+     r"config sampling\.n_queries: '50' is not valid: '50' is not of type 'integer'; or 'all'"),
     ("wrong-type-float", _set("sampling.n_rows", 2.5),
      r"config sampling\.n_rows: 2\.5 is not of type"),
     ("wrong-type-list", _set("seeds", 42), r"config seeds: 42 is not of type 'array'"),
