@@ -6,12 +6,6 @@ C = f"{R}/catalogue"
 LATENCY_QUERIES = config["latency_queries"]
 
 
-def bm25s_names():
-    """Regex of the bm25 approaches with the bm25s backend (their index is persisted)."""
-    names = [n for n, a in APPROACHES.items() if a["type"] == "bm25" and a["backend"] == "bm25s"]
-    return "|".join(map(re.escape, names)) if names else "(?!)"
-
-
 if CATALOGUE:
 
     rule catalogue_corpus:

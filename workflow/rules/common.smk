@@ -116,3 +116,9 @@ def final_outputs():
 def hnsw_setting(key):
     """A model's HNSW build setting; None for a flat index (so changing it rebuilds nothing)."""
     return lambda w: MODELS[w.model][key] if MODELS[w.model]["index"] == "hnsw" else None
+
+
+def bm25s_names():
+    """Regex of the bm25 approaches with the bm25s backend (their index is persisted)."""
+    names = [n for n, a in APPROACHES.items() if a["type"] == "bm25" and a["backend"] == "bm25s"]
+    return "|".join(map(re.escape, names)) if names else "(?!)"
