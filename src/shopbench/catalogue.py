@@ -512,7 +512,7 @@ def _write_analysis(analysis_out, approach, analyzer, queries, tokenize, corpus_
     """The analyzer report of shopbench.steps.bm25 (queries and products left without a
     token, counted, with examples), logged as a warning where any are."""
     from . import analyzers
-    from .steps import write_json
+    from .steps import warn_empty_tokens, write_json
 
     label = analyzers.describe(analyzer or "notebook")
     qtexts = queries["query"].tolist()
@@ -525,13 +525,7 @@ def _write_analysis(analysis_out, approach, analyzer, queries, tokenize, corpus_
     report = {"approach": approach, "analyzer": label,
               "queries": analyzers.empty_report(qtexts, map(tokenize, qtexts), queries["qid"]),
               "products": products}
-    for what, n_all in (("queries", len(qtexts)), ("products", len(docids))):
-        rep = report[what]
-        rep["of"] = n_all
-        if rep["count"]:
-            log.warning("analyzer %s leaves %d of %d %s with no token, e.g. %s", label,
-                        rep["count"], n_all, what,
-                        "; ".join(f"{e['id']}: {e['text']!r}" for e in rep["examples"]))
+    warn_empty_tokens(report, len(qtexts), len(docids))
     write_json(report, analysis_out)
 
 

@@ -393,13 +393,7 @@ def bm25_run(corpus_file: str, queries_file: str, candidates_file: str, run_out:
               "products": analyzers.empty_report(texts.iloc[scorer.empty_docs],
                                                  [[]] * len(scorer.empty_docs),
                                                  docids[scorer.empty_docs])}
-    for what, n_all in (("queries", len(qtexts)), ("products", len(docids))):
-        rep = report[what]
-        rep["of"] = n_all
-        if rep["count"]:
-            log.warning("analyzer %s leaves %d of %d %s with no token, e.g. %s", label,
-                        rep["count"], n_all, what,
-                        "; ".join(f"{e['id']}: {e['text']!r}" for e in rep["examples"]))
+    warn_empty_tokens(report, len(qtexts), len(docids))
     empty = sum(1 for r in ranked if not r)
     log.info("bm25 %s (%s): %d of %d queries match no product%s", approach, label, empty,
              len(ranked), " (padded with zero scores)" if pad_zero_scores else "")
@@ -496,6 +490,18 @@ def evaluate(run_file: str, qrels_file: str, queries_file: str, corpus_file: str
                                                                   norm["changes"]))))
     table["top3"] = table["qid"].map(top3).fillna("")
     trec.write_tsv(table, out)
+
+
+def warn_empty_tokens(report: dict, n_queries: int, n_products: int) -> None:
+    """Complete an analyzer report (``of``: how many texts there were) and log a warning for
+    the queries and products its analyzer left without a token."""
+    for what, n_all in (("queries", n_queries), ("products", n_products)):
+        rep = report[what]
+        rep["of"] = n_all
+        if rep["count"]:
+            log.warning("analyzer %s leaves %d of %d %s with no token, e.g. %s",
+                        report["analyzer"], rep["count"], n_all, what,
+                        "; ".join(f"{e['id']}: {e['text']!r}" for e in rep["examples"]))
 
 
 def write_json(obj, path: str) -> None:
