@@ -386,8 +386,8 @@ def test_catalogue_model_jobs_ask_for_a_gpu_under_cuda_and_shard(tmp_path, tiny_
     res = _resources(out.stdout + out.stderr)
     assert len(res["encode_products"]) == 1 and "encode" not in res
     for rule in ("encode_products", "encode_catalogue_queries"):
-        # model_threads: auto gives each model job half of --cores 4
-        assert all(f"gpu={gpu}" in line and "cpus_per_task=2" in line for line in res[rule])
+        # model_threads: auto gives each model job all of --cores 4
+        assert all(f"gpu={gpu}" in line and "cpus_per_task=4" in line for line in res[rule])
     for rule in ("dense_catalogue", "bm25_catalogue", "catalogue_index", "bm25_index",
                  "merge_products", "catalogue_corpus"):
         assert all("gpu=" not in line for line in res[rule]), rule

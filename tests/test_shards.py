@@ -307,9 +307,9 @@ def test_one_shard_adds_no_jobs(tmp_path, tiny_models):
 def test_gpu_requested_for_model_rules_only_under_cuda(tmp_path, tiny_models, device, gpu):
     _config(tmp_path / "config.yaml", tiny_models, 2, device)
     res = _resources(_snakemake(tmp_path, "-n", "--cores", "4"))
-    for rule in ("encode", "rerank"):  # model_threads: auto, half of --cores 4
+    for rule in ("encode", "rerank"):  # model_threads: auto, all of --cores 4
         (line,) = res[rule]
-        assert f"gpu={gpu}" in line and "cpus_per_task=2" in line, (rule, line)
+        assert f"gpu={gpu}" in line and "cpus_per_task=4" in line, (rule, line)
     (line,) = res["dense"]  # searches with the encode step's query vectors: no model
     assert "gpu=" not in line and "cpus_per_task=4" in line, line
     for rule in ("sample", "corpus", "index", "evaluate", "merge_embeddings"):
@@ -318,7 +318,7 @@ def test_gpu_requested_for_model_rules_only_under_cuda(tmp_path, tiny_models, de
 
 def test_jobs_feeding_a_reranker_go_first(tmp_path, tiny_models):
     """Priority 10 on the chain into the reranker (bm25 -> ce), none elsewhere; model jobs
-    take half of --cores each (model_threads: auto)."""
+    take all of --cores each (model_threads: auto)."""
     _config(tmp_path / "config.yaml", tiny_models, 1)
     out = _snakemake(tmp_path, "-n", "--cores", "2")
     priority = {}
@@ -328,7 +328,7 @@ def test_jobs_feeding_a_reranker_go_first(tmp_path, tiny_models):
         priority.setdefault(rule, set()).add(int(found[1]) if found else 0)
     assert priority["rerank"] == {10} and priority["bm25"] == {10}
     assert priority["encode"] == {0} and priority["dense"] == {0} and priority["index"] == {0}
-    assert "cpus_per_task=1" in _resources(out)["encode"].pop()
+    assert "cpus_per_task=2" in _resources(out)["encode"].pop()
 
 
 def test_slurm_profile_sizes_jobs(tmp_path, tiny_models):

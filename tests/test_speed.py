@@ -90,7 +90,7 @@ def test_encode_and_rerank_jobs_log_progress(tmp_path, tiny_models, caplog):
     lines = progress_lines(caplog)
     assert "encode bi: 30 products to do" in lines
     assert any(line.startswith("encode bi: 30 products done in ") for line in lines)
-    assert "bi: batch size 8, fp32, 1 torch thread(s)" in lines
+    assert f"bi: batch size {models.AUTO_BATCH_SIZE['cpu']}, fp32, 1 torch thread(s)" in lines
     run = trec.run_frame([1, 2, 3], [docids[:12]] * 3, [np.linspace(1, 0, 12)] * 3, "bm25")
     trec.write_run(run, tmp_path / "run.tsv")
     steps.rerank_run(str(tmp_path / "run.tsv"), str(tmp_path / "corpus.parquet"),
@@ -104,7 +104,7 @@ def test_encode_and_rerank_jobs_log_progress(tmp_path, tiny_models, caplog):
 
 # -- batch size -----------------------------------------------------------------------------
 def test_auto_batch_size_per_device_and_explicit_kept():
-    assert models.resolve_batch_size("auto", "cpu") == models.AUTO_BATCH_SIZE["cpu"] == 8
+    assert models.resolve_batch_size("auto", "cpu") == models.AUTO_BATCH_SIZE["cpu"] == 4
     assert models.resolve_batch_size("auto", "cuda") == models.AUTO_BATCH_SIZE["cuda"] == 128
     assert models.resolve_batch_size(128, "cpu") == 128
     assert models.resolve_batch_size(3, "cuda") == 3

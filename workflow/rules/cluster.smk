@@ -7,14 +7,15 @@ import os
 SHARDS = config["shards"]
 # A GPU per model job when the config asks for one (the SLURM plugin maps `gpu` to --gpus).
 GPUS = 1 if config["device"] == "cuda" else 0
-# Threads of a model job (encode, rerank), config model_threads; auto: half the cores given to
-# --cores, so that two model jobs (the branch feeding a reranker, and another model) run at
-# once without oversubscribing the cores (torch's threads wait on each other when they
-# outnumber the cores). Without --cores (a cluster run), 4 per job.
+# Threads of a model job (encode, rerank), config model_threads; auto: every core given to
+# --cores (torch's own default, one thread per core), so model jobs run one after another, each
+# on the whole machine: on a quiet 2-core CPU two threads encode and rerank 1.8-1.9x as fast as
+# one, and the job on the critical path (the reranker) is not held to half the machine while
+# the other model has long finished (docs/benchmarks.md). Without --cores (a cluster run), 4.
 _CORES = getattr(workflow, "_cores", None)
 MODEL_THREADS = config["model_threads"]
 if MODEL_THREADS == "auto":
-    MODEL_THREADS = max(1, _CORES // 2) if _CORES and _CORES < 4096 else 4
+    MODEL_THREADS = _CORES if _CORES and _CORES < 4096 else 4
 
 
 wildcard_constraints:
