@@ -81,7 +81,8 @@ def one_process(config_file: str, root: str) -> None:
             if a["type"] == "dense" and a["model"] not in emb:
                 m = mcfg[a["model"]]
                 emb[a["model"]] = dense.encode(model(a["model"]), corp["text"].tolist(),
-                                               m["document_prefix"], m["batch_size"])
+                                               m["document_prefix"],
+                                               models.resolve_batch_size(m["batch_size"], "cpu"))
                 qemb[a["model"]] = dense.encode_queries(model(a["model"]), qtexts,
                                                         m["query_prefix"])
                 np.save(S / f"{a['model']}.npy", emb[a["model"]])
@@ -116,7 +117,7 @@ def one_process(config_file: str, root: str) -> None:
                 qids, ranked, scores, lat = rerank.rerank(
                     model(a["model"]), runs[a["run"]],
                     dict(zip(queries["qid"], queries["query"])), texts, a["depth"],
-                    mcfg[a["model"]]["batch_size"])
+                    models.resolve_batch_size(mcfg[a["model"]]["batch_size"], "cpu"))
             steps._write_outputs(qids, ranked, scores, lat, name, S / f"runs/{name}.tsv",
                                  S / f"latency/{name}.tsv")
             runs[name] = trec.read_run(S / f"runs/{name}.tsv")
@@ -132,11 +133,13 @@ def one_process(config_file: str, root: str) -> None:
                     worst_out=R / "worst_queries.csv", order=order, baseline=baseline,
                     bootstrap=ev["bootstrap"], permutations=ev["permutations"],
                     worst_queries=ev["worst_queries"])
-    steps.latency([R / f"seed{s}/latency/{n}.tsv" for s in seeds for n in order],
-                  R / "latency.csv", order=order, seeds=seeds,
+    labels = {str(R / f"seed{s}/latency/{n}.tsv"): [s, n] for s in seeds for n in order}
+    steps.latency(list(labels), R / "latency.csv", order=order, labels=labels,
                   deps={a["name"]: C.dependencies(a) for a in cfg["approaches"]})
-    steps.tables(R / "summary.csv", R / "significance.csv", R / "tables/results.md",
-                 R / "tables/results.tex", baseline=baseline, gains=ev["gains"])
+    steps.tables(R / "summary.csv", R / "significance.csv", R / "metrics.csv",
+                 R / "tables/results.md", R / "tables/results.tex", R / "tables/results.rst",
+                 baseline=baseline, gains=ev["gains"],
+                 n_queries=None if smp["n_queries"] == "all" else smp["n_queries"])
     (R / "plots").mkdir(exist_ok=True)
     steps.plots(R / "summary.csv", R / "per_query.csv", R / "latency.csv",
                 metrics_out=R / "plots/metrics.png", heatmap_out=R / "plots/heatmap.png",
