@@ -162,8 +162,8 @@ def set_threads(threads: int | None) -> None:
 
 #: ``batch_size: auto`` per device. On a CPU small batches are fastest: inputs sorted by length
 #: and taken a few at a time carry almost no padding, and a few 300-token inputs already fill
-#: the matrix units (docs/benchmarks.md measures 1-128 on a 2-core CPU: 2-4 best, 8 about 8%
-#: slower, 128 about 40% slower); on a GPU big batches keep it busy.
+#: the matrix units (benchmarks/bench_cpu.py on a 2-core CPU: 2-4 best, 8 a few % slower, 32
+#: 25-30% slower, 128 up to 2.7x slower); on a GPU big batches keep it busy.
 AUTO_BATCH_SIZE = {"cpu": 4, "cuda": 128}
 PRECISIONS = ("fp32", "bf16", "int8")
 
