@@ -11,7 +11,7 @@ on the shapes and the texts' lengths, not on the weights, so random weights give
 It prints products/s and pairs/s per setting, each against the notebook's own setting (2
 threads on this machine: torch's default, one per core; batch 128 to encode, 32 to rerank).
 
-    python benchmarks/bench_cpu.py                  # about 10 minutes on 2 cores
+    python benchmarks/bench_cpu.py                  # about 7 minutes on 2 cores
     python benchmarks/bench_cpu.py --threads 1 2 4 --batch-sizes 2 4 8
 """
 

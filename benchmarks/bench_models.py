@@ -7,7 +7,7 @@ In one process, alternating, ``--repeats`` rounds on the same texts and pairs:
 * rerank: the notebook's loop of raw ``CrossEncoder.predict`` per query vs
   ``shopbench.rerank.rerank``, a random 6x384 cross-encoder (ms-marco-MiniLM-L-6-v2 shape) at
   512 tokens;
-* a one-run sweep of batch sizes for both (on CPU small batches are faster);
+* (threads and batch sizes on a CPU: ``bench_cpu.py``);
 * the seed-scale rerank (at batch size 8 by default): the notebook's sample (seed 42, 50
   queries, 500 rows; the real ESCI slice in ``data/esci-us-150q``, else the
   synthetic catalogue), top 50 of each query by BM25, reranked by ``shopbench.rerank.rerank``
@@ -124,8 +124,6 @@ def main(argv=None) -> None:
                         help="full seed-scale reranks per batch size (about 100 s each)")
     parser.add_argument("--seed-rerank-batch-sizes", type=int, nargs="+", default=[8],
                         help="batch sizes of the seed-scale rerank (32: the schema default)")
-    parser.add_argument("--sweep", type=int, nargs="+", default=[4, 8, 16, 32, 64],
-                        help="batch sizes of the one-run sweep")
     args = parser.parse_args(argv)
     models.set_threads(os.cpu_count())
     work = Path(tempfile.mkdtemp(prefix="shopbench-models-"))
@@ -147,11 +145,6 @@ def main(argv=None) -> None:
                                  args.batch_size, args.repeats)
     _print("rerank, 6x384 cross-encoder, 512 tokens", res["rerank"])
 
-    res["batch_sweep"] = batch_sweep(corpus_texts[:64], ce, run[run["qid"].isin(qids[:2])],
-                                     queries, texts, args.sweep)
-    print("\nbatch size sweep (one run each):")
-    print(common.table(res["batch_sweep"]), flush=True)
-
     n_pairs = int(run.groupby("qid").head(50).shape[0])
     res["seed_rerank"] = []
     for batch_size in args.seed_rerank_batch_sizes:
@@ -167,19 +160,6 @@ def main(argv=None) -> None:
               flush=True)
     common.save("models", res)
     shutil.rmtree(work, ignore_errors=True)
-
-
-def batch_sweep(texts, ce, run, queries, corpus_texts, sizes) -> list[dict]:
-    """Texts/s and pairs/s of shopbench's encode and rerank at several batch sizes."""
-    bi = models.load_bi_encoder(MINILM, "minilm", "cpu", 256)
-    pairs = int(run.groupby("qid").head(50).shape[0])
-    rows = []
-    for size in sizes:
-        enc, _ = common.timed(dense.encode, bi, texts, "", size)
-        rr, _ = common.timed(rerank.rerank, ce, run, queries, corpus_texts, 50, size)
-        rows.append({"batch_size": size, "encode texts/s (256 tok)": len(texts) / enc,
-                     "rerank pairs/s (512 tok)": pairs / rr})
-    return rows
 
 
 def _print(title: str, res: dict) -> None:
