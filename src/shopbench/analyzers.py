@@ -13,7 +13,7 @@ plain function ``str -> list[str]``, so any BM25 backend (or anything else) can 
 - ``japanese``: NFKC and case folding, then ``method``: ``bigram`` (the default: overlapping
   character bigrams of CJK runs, as Lucene's CJKAnalyzer; other runs stay whole words),
   ``sudachi`` (SudachiPy with sudachidict-core, split mode A) or ``fugashi`` (MeCab with
-  unidic-lite); the last two need ``pip install -e ".[japanese]"``. docs/analyzers.md has the
+  unidic-lite); the last two need ``pip install -e ".[japanese]"``. docs/approaches.md has the
   measurement behind the default.
 """
 
