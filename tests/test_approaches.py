@@ -63,6 +63,39 @@ def test_fielded_bm25_is_the_weighted_sum_of_field_scores():
     assert ranked == [["a", "b"]]
 
 
+@pytest.mark.parametrize("backend", ["rank_bm25", "bm25s"])
+def test_field_weighted_bm25_step_searches_the_persisted_field_indexes(tmp_path, backend):
+    """bm25_index indexes each field of fields.parquet on its own; the bm25 step applies the
+    weights at search time: the scores of test_fielded_bm25_is_the_weighted_sum_..."""
+    from shopbench import steps, trec
+
+    desc = ["cotton", "red dye", "wool"]
+    pd.DataFrame({"docid": DOCIDS, "title": TITLES, "text": TITLES}).to_parquet(
+        tmp_path / "corpus.parquet")
+    pd.DataFrame({"docid": DOCIDS, "product_title": TITLES, "product_description": desc}) \
+        .to_parquet(tmp_path / "fields.parquet")
+    trec.write_tsv(pd.DataFrame({"qid": [1, 2], "query": ["red", "purple"]}),
+                   tmp_path / "queries.tsv")
+    index = str(tmp_path / "bm25")
+    steps.bm25_index(corpus=str(tmp_path / "corpus.parquet"), index_out=index, backend=backend,
+                     analyzer="notebook", k1=1.5, b=0.75,
+                     fields=["product_title", "product_description"],
+                     fields_file=str(tmp_path / "fields.parquet"))
+    assert sorted(p.name for p in (tmp_path / "bm25").iterdir()) == [
+        "product_description", "product_title", "shopbench.json"]
+    steps.bm25(index=index, corpus=str(tmp_path / "corpus.parquet"),
+               queries=str(tmp_path / "queries.tsv"), run_out=str(tmp_path / "run.tsv"),
+               latency_out=str(tmp_path / "lat.tsv"), analysis_out=str(tmp_path / "a.json"),
+               approach="bm25", k=10, backend=backend,
+               fields={"product_title": 3.0, "product_description": 0.5})
+    run = trec.read_run(tmp_path / "run.tsv")
+    idf = math.log(2.5 / 1.5)
+    desc_b = idf * 2.5 / (1 + 1.5 * (0.25 + 0.75 * 2 / (4 / 3)))
+    assert run["qid"].tolist() == [1, 1] and run["docid"].tolist() == ["a", "b"]
+    np.testing.assert_allclose(run["score"], [3 * idf, 0.5 * desc_b], rtol=1e-5)
+    assert pd.read_csv(tmp_path / "lat.tsv", sep="\t")["qid"].tolist() == [1, 2]
+
+
 def _runs():
     a = pd.DataFrame({"qid": 1, "docid": ["a", "b", "c"], "rank": [1, 2, 3],
                       "score": [3.0, 2.0, 1.0]})
@@ -176,9 +209,9 @@ def test_fusion_step_writes_each_querys_own_latency(tmp_path):
                                     for q, g in frame.groupby("qid")]), f"r{r}")
         trec.write_run(run, tmp_path / f"r{r}.tsv")
         paths.append(str(tmp_path / f"r{r}.tsv"))
-    steps.fusion_run(paths, str(tmp_path / "f.tsv"), str(tmp_path / "lat.tsv"),
-                     approach="f", k=60, depth=2000, method="combmnz", weights=[1, 2],
-                     normalization="z-score")
+    steps.fusion(runs=paths, run_out=str(tmp_path / "f.tsv"),
+                 latency_out=str(tmp_path / "lat.tsv"), approach="f", k=60, depth=2000,
+                 method="combmnz", weights=[1, 2], normalization="z-score")
     lat = pd.read_csv(tmp_path / "lat.tsv", sep="\t")
     assert lat["qid"].tolist() == [1, 2, 3]
     assert (lat["seconds"] > 0).all() and lat["seconds"].nunique() == 3

@@ -1,5 +1,6 @@
 """Bad data files are stopped with a message that names the problem and the fix, and the failed
-step (``steps.sample`` or ``steps.corpus``) leaves none of its outputs behind.
+step (``steps.sample`` or ``steps.corpus``, per-seed and catalogue protocols) leaves none of its
+outputs behind.
 
 The files are small hand-made ESCI-shaped tables written to tmp_path.
 """
@@ -62,9 +63,14 @@ SAMPLE_DEFAULTS = dict(seed=42, locale="us", labels=["E", "S", "C", "I"], n_quer
                        n_rows=10, on_too_few_queries="error", protocol="judged-pool")
 
 
+def sample_outputs(step: Step) -> dict[str, str]:
+    """The sample step's outputs by name (``step.paths``: qrels, queries, sample)."""
+    return dict(zip(["qrels_out", "queries_out", "sample_out"], step.paths))
+
+
 def run_sample(tmp_path: Path, examples: Path, **params) -> Step:
     step = Step(tmp_path / "out", ["qrels.tsv", "queries.tsv", "sample.parquet"])
-    steps.sample(str(examples), *step.paths, **{**SAMPLE_DEFAULTS, **params})
+    steps.sample(examples=str(examples), **sample_outputs(step), **{**SAMPLE_DEFAULTS, **params})
     return step
 
 
@@ -239,6 +245,24 @@ def test_too_few_queries_is_an_error_by_default(tmp_path):
                  r"or set sampling\.on_too_few_queries: clamp", n_queries=5)
 
 
+@pytest.mark.parametrize("params, message", [
+    ({"n_queries": 5}, r"sampling\.n_queries is 5 but only 3 queries pass the filter; lower "
+                       r"n_queries or set sampling\.on_too_few_queries: clamp"),
+    ({"n_queries": 0}, r"sampling\.n_queries must be positive or all"),
+    ({"locale": "es", "labels": ["C"]}, r"no rows left after filtering for locale 'es'"),
+])
+def test_catalogue_sampling_errors_leave_nothing(tmp_path, params, message):
+    sample_fails(tmp_path, write_parquet(examples_frame(), tmp_path / "ex.parquet"), message,
+                 protocol="catalogue", **params)
+
+
+def test_catalogue_sample_is_every_judgment_of_the_drawn_queries(tmp_path):
+    step = run_sample(tmp_path, write_parquet(examples_frame(), tmp_path / "ex.parquet"),
+                      protocol="catalogue", n_queries="all")
+    assert sorted(pd.read_csv(step.paths[1], sep="\t")["qid"]) == [1, 2, 3]
+    assert len(pd.read_parquet(step.paths[2])) == 6
+
+
 def test_too_few_queries_clamps_with_a_warning(tmp_path, caplog):
     path = write_parquet(examples_frame(), tmp_path / "ex.parquet")
     with caplog.at_level(logging.WARNING, logger="shopbench"):
@@ -254,21 +278,31 @@ def sampled(tmp_path) -> tuple[Path, Path]:
     """Examples file and a sample of all three us queries (every judged product us)."""
     examples = write_parquet(examples_frame(), tmp_path / "ex.parquet")
     step = Step(tmp_path / "sample", ["qrels.tsv", "queries.tsv", "sample.parquet"])
-    steps.sample(str(examples), *step.paths, **{**SAMPLE_DEFAULTS, "n_queries": 3})
+    steps.sample(examples=str(examples), **sample_outputs(step),
+                 **{**SAMPLE_DEFAULTS, "n_queries": 3})
     return examples, Path(step.paths[2])
 
 
 def run_corpus(tmp_path: Path, sampled, products: Path, protocol: str = "judged-pool") -> Step:
+    """The corpus step as its rule calls it: the catalogue protocol reads the products only
+    and writes no candidates."""
     examples, sample = sampled
+    if protocol == "catalogue":
+        step = Step(tmp_path / "out", ["corpus.parquet"])
+        steps.corpus(products=str(products), corpus_out=step.paths[0], protocol=protocol,
+                     fields=FIELDS, locale="us", seed=None)
+        return step
     step = Step(tmp_path / "out", ["corpus.parquet", "candidates.tsv"])
-    steps.corpus(str(examples), str(products), str(sample), *step.paths, seed=42,
+    steps.corpus(products=str(products), examples=str(examples), sample=str(sample),
+                 corpus_out=step.paths[0], candidates_out=step.paths[1], seed=42,
                  protocol=protocol, fields=FIELDS, locale="us", distractors=0)
     return step
 
 
-def corpus_fails(tmp_path: Path, sampled, products: Path, match: str) -> None:
+def corpus_fails(tmp_path: Path, sampled, products: Path, match: str,
+                 protocol: str = "judged-pool") -> None:
     with pytest.raises(ShopbenchError, match=match):
-        run_corpus(tmp_path, sampled, products)
+        run_corpus(tmp_path, sampled, products, protocol)
     Step(tmp_path / "out", []).assert_nothing_written()
 
 
@@ -367,3 +401,33 @@ def test_products_parquet_invalid_utf8(tmp_path, sampled):
     pq.write_table(table, tmp_path / "pr.parquet")
     corpus_fails(tmp_path, sampled, tmp_path / "pr.parquet",
                  r"products file .*: column product_title holds non-UTF-8 text")
+
+
+# -- products under the catalogue protocol (every product of the locale, streamed) -------------
+def test_catalogue_corpus_is_every_locale_product(tmp_path, sampled):
+    df = products_frame()
+    df.loc[df["product_id"] == "P3", FIELDS] = ["", None, "  ", None]
+    step = run_corpus(tmp_path, sampled, write_parquet(df, tmp_path / "pr.parquet"),
+                      "catalogue")
+    assert sorted(p.name for p in step.folder.iterdir()) == ["corpus.parquet"]
+    assert pd.read_parquet(step.paths[0])["docid"].tolist() == ["P1", "P2", "P4", "P5", "P6"]
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda df: None, r"products file not found: .*pr\.parquet\. Set data\.products"),
+    (lambda df: df.drop(columns=["product_title", "product_brand"]),
+     r"products file .* lacks required column\(s\) product_title, product_brand"),
+    (lambda df: pd.concat([df, df.iloc[[1, 3]]], ignore_index=True),
+     r"products file .* has duplicate \(product_id, product_locale\) key\(s\), e\.g\. "
+     r"P2/us; each product must appear once per locale"),
+    (lambda df: df.assign(product_id=[None] + list(df["product_id"][1:])),
+     r"products file .*: column product_id is empty on some 'us' rows; download it again"),
+    (lambda df: df.assign(**{f: None for f in FIELDS}),
+     r"no 'us' product with non-empty text in fields \[.*\] in .*pr\.parquet; check "
+     r"sampling\.locale and text\.fields"),
+], ids=["missing-file", "missing-columns", "duplicates", "empty-id", "all-text-empty"])
+def test_catalogue_corpus_errors_leave_nothing(tmp_path, sampled, change, message):
+    df = change(products_frame())
+    if df is not None:
+        write_parquet(df, tmp_path / "pr.parquet")
+    corpus_fails(tmp_path, sampled, tmp_path / "pr.parquet", message, "catalogue")

@@ -159,7 +159,8 @@ def test_sampling_shrinkage_is_warned_in_the_log(tmp_path, caplog):
     examples = "data/esci-us-150q/shopping_queries_dataset_examples.parquet"
     out = {name: str(tmp_path / name) for name in ("qrels.tsv", "queries.tsv", "s.parquet")}
     with caplog.at_level(logging.WARNING, logger="shopbench"):
-        steps.sample(examples, out["qrels.tsv"], out["queries.tsv"], out["s.parquet"], seed=42,
+        steps.sample(examples=examples, qrels_out=out["qrels.tsv"],
+                     queries_out=out["queries.tsv"], sample_out=out["s.parquet"], seed=42,
                      locale="us", labels=["E"], n_queries=50, n_rows=60,
                      on_too_few_queries="error", protocol="seed")
     n = len(pd.read_csv(out["queries.tsv"], sep="\t"))
@@ -196,8 +197,10 @@ def test_latency_follows_the_labels_not_the_file_order(tmp_path):
     labels = write_latency(tmp_path)
     deps = {"minilm": [], "bm25": [], "hybrid": ["minilm", "bm25"]}
     files = list(labels)
-    steps.latency(files, str(tmp_path / "a.csv"), order=ORDER, labels=labels, deps=deps)
-    steps.latency(files[::-1], str(tmp_path / "b.csv"), order=ORDER, labels=labels, deps=deps)
+    steps.latency(latencies=files, latency_out=str(tmp_path / "a.csv"), order=ORDER,
+                  labels=labels, deps=deps)
+    steps.latency(latencies=files[::-1], latency_out=str(tmp_path / "b.csv"), order=ORDER,
+                  labels=labels, deps=deps)
     a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
     pd.testing.assert_frame_equal(a, b)
     own = pd.concat(pd.read_csv(f, sep="\t") for f, (_, name) in labels.items()
@@ -210,8 +213,57 @@ def test_unlabelled_latency_file_is_an_error(tmp_path):
     extra = tmp_path / "stray.tsv"
     extra.write_text("qid\tseconds\n1\t0.1\n")
     with pytest.raises(ShopbenchError, match="stray.tsv has no"):
-        steps.latency(list(labels) + [str(extra)], str(tmp_path / "o.csv"), order=ORDER,
-                      labels=labels, deps={})
+        steps.latency(latencies=list(labels) + [str(extra)],
+                      latency_out=str(tmp_path / "o.csv"), order=ORDER, labels=labels, deps={})
+
+
+def test_latency_note_summarizes_the_queries_timed_in_every_approach(tmp_path):
+    """With a note (searches batched, a sample timed), each approach is summarized over the
+    (seed, query) pairs timed in all of them, and the note is the measured column."""
+    labels = {}
+    for name, qids in [("minilm", [0, 2, 4]), ("bm25", [0, 2, 4]), ("hybrid", range(5))]:
+        path = tmp_path / f"{name}.tsv"
+        seconds = [0.001 * (q + 1) if q in (0, 2, 4) else 9.0 for q in qids]
+        pd.DataFrame({"qid": list(qids), "seconds": seconds}).to_csv(path, sep="\t",
+                                                                    index=False)
+        labels[str(path)] = [1, name]
+    steps.latency(latencies=list(labels), latency_out=str(tmp_path / "lat.csv"), order=ORDER,
+                  labels=labels, deps={"minilm": [], "bm25": [], "hybrid": ["minilm", "bm25"]},
+                  note="timed on a sample")
+    table = pd.read_csv(tmp_path / "lat.csv").set_index("approach")
+    assert (table["measured"] == "timed on a sample").all()
+    assert table.loc["hybrid", "step_p50_ms"] == pytest.approx(3.0)  # qids 0, 2, 4: 1, 3, 5 ms
+
+
+def test_report_steps_write_the_aggregates_table_and_plots(tmp_path):
+    """aggregate, latency, tables and plots as their rules call them, by name."""
+    from shopbench import trec
+
+    pq = per_query_frame(seeds=(1, 2), n=12)
+    evals = []
+    for (name, seed), block in pq.groupby(["approach", "seed"]):
+        evals.append(str(tmp_path / f"eval-{seed}-{name}.tsv"))
+        trec.write_tsv(block, evals[-1])
+    out = {k: str(tmp_path / f"{k}.csv") for k in ("metrics", "summary", "per_query",
+                                                   "significance", "worst")}
+    steps.aggregate(evals=evals, **{f"{k}_out": v for k, v in out.items()}, order=ORDER,
+                    baseline="minilm", bootstrap=50, permutations=50, worst_queries=5)
+    labels = write_latency(tmp_path)
+    steps.latency(latencies=list(labels), latency_out=str(tmp_path / "latency.csv"),
+                  order=ORDER, labels=labels, deps={"minilm": [], "bm25": [],
+                                                    "hybrid": ["minilm", "bm25"]})
+    tables = {k: str(tmp_path / f"results.{k}") for k in ("md", "tex", "rst")}
+    steps.tables(summary=out["summary"], significance=out["significance"],
+                 metrics=out["metrics"], **{f"{k}_out": v for k, v in tables.items()},
+                 baseline="minilm", gains={"E": 1, "S": .1, "C": .01, "I": 0}, n_queries=12)
+    md = open(tables["md"], encoding="utf-8").read()
+    assert "| hybrid" in md and "n = 12 queries per seed x 2 seeds" in md
+    plots = {k: str(tmp_path / f"{k}.png") for k in ("metrics", "heatmap", "quality_latency")}
+    steps.plots(summary=out["summary"], per_query=out["per_query"],
+                latency=str(tmp_path / "latency.csv"),
+                **{f"{k}_out": v for k, v in plots.items()}, metric="mrr", dpi=40)
+    for path in plots.values():
+        assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n", path
 
 
 # -- item 15: plots keep legends and labels clear -----------------------------------------

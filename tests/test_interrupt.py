@@ -34,7 +34,6 @@ QUERY_PREFIX = "{wildcards.seed} `touch pwned` "
 COMPARED = ["seed42/qrels.tsv", "seed42/queries.tsv", "seed42/runs/bi.tsv",
             "seed42/runs/bm25.tsv", "seed42/eval/bi.tsv", "seed42/eval/bm25.tsv",
             "seed42/embeddings/bi.npy", "metrics.csv"]
-pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +92,7 @@ def kill_during_encode(workdir: Path, configfile: Path) -> None:
         proc.wait()
 
 
+@pytest.mark.slow
 def test_killed_during_encode_then_rerun_equals_clean_run(tmp_path, configfile, clean):
     out = tmp_path / "results" / NAME
     kill_during_encode(tmp_path, configfile)
@@ -115,6 +115,7 @@ def test_killed_during_encode_then_rerun_equals_clean_run(tmp_path, configfile, 
     assert leftovers == []
 
 
+@pytest.mark.slow
 def test_config_text_reaches_the_model_verbatim(clean, tiny_models):
     """Prefixes with braces, $(...) and backquotes are encoded as written, and run nothing."""
     from shopbench import dense, models, trec
@@ -164,17 +165,56 @@ def test_temporary_files_of_a_killed_step_are_removed_by_the_next(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, "bi.npy"]
 
 
+#: Writes that the lint below cannot see are atomic: a sparse backend's ``save(scorer, folder)``
+#: writes inside the temporary folder of shopbench.bm25.build_index, which is renamed onto the
+#: index folder whole (test_a_failed_bm25_index_build_leaves_nothing).
+INSIDE_A_TEMPORARY_FOLDER = {
+    ("src/shopbench/backends/rank_bm25.py", 'with open(folder / "okapi.pkl", "wb") as out:'),
+    ("src/shopbench/backends/bm25s.py",
+     'np.save(folder / "empty_products.npy", np.asarray(scorer.empty_docs, dtype=np.int64))'),
+}
+
+
 def test_every_step_writes_through_a_temporary_path():
-    """No step opens an output for writing directly: all go through atomic_path/outputs."""
-    sources = [*(REPO / "src" / "shopbench").glob("*.py"), *(REPO / "workflow" / "scripts").glob(
-        "*.py")]
-    direct = re.compile(r"\.to_(csv|parquet)\((?!tmp|\w*_tmp)|savefig\((?!tmp)|np\.save\((?!out|\w*_tmp)|"
-                        r"write_index\((?!idx, str\(tmp\))|open\((?!tmp\b)[^)]*['\"]w")
+    """No step opens an output for writing directly: all go through atomic_path/outputs (a
+    handle opened on the temporary path counts as such)."""
+    sources = [*(REPO / "src" / "shopbench").rglob("*.py"),  # with steps/ and backends/
+               *(REPO / "workflow" / "scripts").glob("*.py")]
+    direct = re.compile(r"\.to_(csv|parquet)\((?!tmp|\w*_tmp)|savefig\((?!tmp)|"
+                        r"np\.save\((?!out|handle|\w*_tmp)|write_index\((?!\w+, str\(tmp\))|"
+                        r"open\((?!tmp\b)[^)]*['\"]w")
     hits = []
     for path in sources:
         if path.name == "files.py":
             continue
+        rel = path.relative_to(REPO).as_posix()
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if direct.search(line) and "atomic_path" not in line:
-                hits.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
+            if (direct.search(line) and "atomic_path" not in line
+                    and (rel, line.strip()) not in INSIDE_A_TEMPORARY_FOLDER):
+                hits.append(f"{rel}:{n}: {line.strip()}")
     assert hits == []
+
+
+@pytest.mark.parametrize("backend", ["rank_bm25", "bm25s"])
+def test_a_failed_bm25_index_build_leaves_nothing(tmp_path, backend):
+    """The BM25 index folder appears whole or not at all: a build that fails on its second
+    field leaves neither the index nor a temporary folder; a rebuild replaces an index whole."""
+    from shopbench import steps
+
+    texts = ["red shoe", "blue mug", "green hat"]
+    pd.DataFrame({"docid": list("abc"), "title": texts, "text": texts}).to_parquet(
+        tmp_path / "corpus.parquet")
+    pd.DataFrame({"docid": list("abc"), "product_title": texts,
+                  "product_brand": [1, 2, 3]}).to_parquet(tmp_path / "fields.parquet")
+    out = tmp_path / "out"
+    out.mkdir()
+    opts = dict(corpus=str(tmp_path / "corpus.parquet"), index_out=str(out / "bm25"),
+                backend=backend, analyzer="notebook", k1=1.5, b=0.75,
+                fields_file=str(tmp_path / "fields.parquet"))
+    with pytest.raises(AttributeError):  # the analyzer gets numbers, not texts, in field 2
+        steps.bm25_index(fields=["product_title", "product_brand"], **opts)
+    assert sorted(p.name for p in out.iterdir()) == []
+    steps.bm25_index(fields=["product_title"], **opts)
+    steps.bm25_index(**{**opts, "fields_file": None})  # the corpus text: one field, "text"
+    assert sorted(p.name for p in out.iterdir()) == ["bm25"]
+    assert sorted(p.name for p in (out / "bm25").iterdir()) == ["shopbench.json", "text"]

@@ -42,20 +42,47 @@ def test_shard_bounds_reject_missing_shards(shard, shards):
 
 def test_batch_plan_is_longest_first_and_stable():
     texts = ["aa", "a", "bbbb", "cc", "dddd", "e"]
-    plan = S.batch_plan(texts, 4)
+    plan = S.batch_plan([len(t) for t in texts], 4)
     assert [b.tolist() for b in plan] == [[2, 4, 0, 3], [1, 5]]
+    assert S.batch_plan([], 4) == []
 
 
-def test_assemble_checks_the_rows():
-    rows = np.array([2, 0]), np.array([1])
+def _parts(folder: Path, *parts) -> list[str]:
+    """(rows, embeddings) pairs saved as encode shard files; their paths."""
+    paths = []
+    for i, (rows, emb) in enumerate(parts):
+        path = folder / f"part{i}.npz"
+        S.save_part(str(path), rows=np.asarray(rows, dtype=np.int64), embeddings=emb)
+        paths.append(str(path))
+    return paths
+
+
+def test_merge_embeddings_checks_the_rows(tmp_path):
     emb = np.arange(6, dtype=np.float32).reshape(3, 2)
-    out = S.assemble([(rows[0], emb[:2]), (rows[1], emb[2:]),
-                      (np.zeros(0, np.int64), np.zeros((0, 0), np.float32))])
-    assert out.tolist() == [[2, 3], [4, 5], [0, 1]]
-    with pytest.raises(ShopbenchError, match="exactly once"):
-        S.assemble([(np.array([0, 0]), emb[:2])])
-    with pytest.raises(ShopbenchError, match="every shard is empty"):
-        S.assemble([])
+    empty = (np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+    parts = _parts(tmp_path, ([2, 0], emb[:2]), ([1], emb[2:]), empty)
+    steps.merge_embeddings(parts=parts, embeddings_out=str(tmp_path / "out.npy"))
+    merged = np.load(tmp_path / "out.npy")
+    assert merged.tolist() == [[2, 3], [4, 5], [0, 1]] and merged.dtype == np.float32
+    for bad in (_parts(tmp_path, ([0, 0], emb[:2])),  # a row twice
+                _parts(tmp_path, ([0, 2], emb[:2]))):  # a row missing (row 2 of 2 rows)
+        with pytest.raises(ShopbenchError, match="embedding shards do not cover the corpus "
+                                                 "rows exactly once; delete the shard files "
+                                                 "and rerun"):
+            steps.merge_embeddings(parts=bad, embeddings_out=str(tmp_path / "bad.npy"))
+    for bad in ([], _parts(tmp_path, empty)):
+        with pytest.raises(ShopbenchError, match="embedding shards do not cover every corpus "
+                                                 "row; delete the shard files and rerun"):
+            steps.merge_embeddings(parts=bad, embeddings_out=str(tmp_path / "bad.npy"))
+    assert not (tmp_path / "bad.npy").exists()
+
+
+def test_a_part_holds_rows_and_embeddings_only(tmp_path):
+    with pytest.raises(ValueError, match=r"a part holds exactly \('rows', 'embeddings'\), not "
+                                         r"\['embeddings', 'query_rows', 'rows'\]"):
+        S.save_part(str(tmp_path / "p.npz"), rows=np.zeros(0), embeddings=np.zeros((0, 0)),
+                    query_rows=np.zeros(0))
+    assert not (tmp_path / "p.npz").exists()
 
 
 def test_concat_files_keeps_one_header(tmp_path):
@@ -95,117 +122,135 @@ def queries_file(tmp_path_factory) -> Path:
     return path
 
 
-def _encode(corpus_file, queries_file, model, folder, shard=None, shards=1):
-    """steps.encode into ``folder``: the three outputs, or part ``shard`` of ``shards``."""
-    if shard is None:
-        outs = {"embeddings_out": folder / "emb.npy", "queries_out": folder / "q.npy",
-                "seconds_out": folder / "q.tsv"}
-    else:
-        outs = {"part_out": folder / f"part{shard}.npz"}
-    steps.encode(str(corpus_file), str(queries_file), path=str(model), name="bi",
-                 document_prefix="p: ", query_prefix="q: ", batch_size=8, max_length=64,
-                 device="cpu", threads=1, shard=shard or 0, shards=shards,
-                 **{k: str(v) for k, v in outs.items()})
-    return outs
+def _encode(corpus_file, model, folder, shard=None, shards=1, **opts) -> Path:
+    """steps.encode_products into ``folder``: the matrix, or part ``shard`` of ``shards``."""
+    out = folder / ("emb.npy" if shard is None else f"part{shard}.npz")
+    key = "embeddings_out" if shard is None else "part_out"
+    steps.encode_products(corpus=str(corpus_file), path=str(model), model="bi",
+                          document_prefix="p: ", batch_size=8, max_length=64, device="cpu",
+                          threads=1, shard=shard or 0, shards=shards, **{key: str(out)}, **opts)
+    return out
 
 
-def test_encode_embeds_corpus_and_queries(tmp_path, tiny_models, corpus_file, queries_file):
-    """The corpus in length-sorted batches, the queries one at a time, each with its prefix."""
+def _encode_queries(queries_file, model, folder) -> tuple[Path, Path]:
+    """steps.encode_queries into ``folder``: the query matrix and each query's seconds."""
+    emb, seconds = folder / "q.npy", folder / "q.tsv"
+    steps.encode_queries(queries=str(queries_file), embeddings_out=str(emb),
+                         seconds_out=str(seconds), path=str(model), model="bi",
+                         query_prefix="q: ", max_length=64, device="cpu", threads=1)
+    return emb, seconds
+
+
+def test_encode_products_embeds_the_corpus(tmp_path, tiny_models, corpus_file):
+    """The corpus in length-sorted batches, with the document prefix, in corpus order."""
     from sentence_transformers import SentenceTransformer
 
-    outs = _encode(corpus_file, queries_file, tiny_models["bi"], tmp_path)
+    out = _encode(corpus_file, tiny_models["bi"], tmp_path)
+    model = SentenceTransformer(str(tiny_models["bi"]), device="cpu")
+    model.max_seq_length = 64
+    texts = pd.read_parquet(corpus_file)["text"].tolist()
+    expected = model.encode(["p: " + t for t in texts], batch_size=8, normalize_embeddings=True)
+    emb = np.load(out)
+    assert emb.shape == (60, 32) and emb.dtype == np.float32
+    assert np.allclose(emb, expected, atol=1e-5)
+
+
+def test_encode_queries_embeds_each_query_alone(tmp_path, tiny_models, queries_file):
+    """The queries one at a time, with the query prefix; each query's seconds."""
+    from sentence_transformers import SentenceTransformer
+
+    emb_file, seconds_file = _encode_queries(queries_file, tiny_models["bi"], tmp_path)
     model = SentenceTransformer(str(tiny_models["bi"]), device="cpu")
     model.max_seq_length = 64
     queries = trec.read_queries(queries_file)
-    qemb = np.load(outs["queries_out"])
+    qemb = np.load(emb_file)
+    assert qemb.shape == (5, 32) and qemb.dtype == np.float32
     for i, query in enumerate(queries["query"]):
         expected = model.encode(["q: " + query], batch_size=1, normalize_embeddings=True)
         assert np.allclose(qemb[i], expected[0], atol=1e-6), query
-    texts = pd.read_parquet(corpus_file)["text"].tolist()
-    expected = model.encode(["p: " + t for t in texts], batch_size=8, normalize_embeddings=True)
-    assert np.allclose(np.load(outs["embeddings_out"]), expected, atol=1e-5)
-    seconds = pd.read_csv(outs["seconds_out"], sep="\t")
+    seconds = pd.read_csv(seconds_file, sep="\t")
     assert seconds["qid"].tolist() == queries["qid"].tolist()
     assert (seconds["seconds"] > 0).all()
 
 
-@pytest.mark.parametrize("shards", [2, 3, 20])
-def test_sharded_encoding_is_byte_identical(tmp_path, tiny_models, corpus_file, queries_file,
-                                            shards):
-    """Corpus and query matrices; 20 shards leave some parts without queries or products."""
-    whole = _encode(corpus_file, queries_file, tiny_models["bi"], tmp_path)
-    parts = [_encode(corpus_file, queries_file, tiny_models["bi"], tmp_path, i, shards)
-             ["part_out"] for i in range(shards)]
-    merged = tmp_path / "merged"
-    merged.mkdir()
-    steps.merge_embeddings([str(p) for p in parts], str(queries_file), str(merged / "emb.npy"),
-                           str(merged / "q.npy"), str(merged / "q.tsv"))
-    assert np.load(whole["embeddings_out"]).shape == (60, 32)
-    assert np.load(whole["queries_out"]).shape == (5, 32)
-    for name, key in [("emb.npy", "embeddings_out"), ("q.npy", "queries_out")]:
-        assert (merged / name).read_bytes() == whole[key].read_bytes(), name
-    seconds = pd.read_csv(merged / "q.tsv", sep="\t")
-    assert seconds["qid"].tolist() == [3, 5, 8, 13, 21]
+@pytest.mark.parametrize("shards, dtype", [(2, "float32"), (3, "float32"), (20, "float32"),
+                                           (3, "float16")])
+def test_sharded_encoding_is_byte_identical(tmp_path, tiny_models, corpus_file, shards, dtype):
+    """The merged corpus matrix is the unsharded one; 20 shards of 8 batches leave some parts
+    empty."""
+    whole = _encode(corpus_file, tiny_models["bi"], tmp_path, dtype=dtype)
+    parts = [_encode(corpus_file, tiny_models["bi"], tmp_path, i, shards, dtype=dtype)
+             for i in range(shards)]
+    sizes = [len(S.load_part(str(p))["rows"]) for p in parts]
+    assert sum(sizes) == 60 and (shards < 8 or 0 in sizes)
+    steps.merge_embeddings(parts=[str(p) for p in parts],
+                           embeddings_out=str(tmp_path / "merged.npy"))
+    assert np.load(whole).shape == (60, 32) and np.load(whole).dtype == np.dtype(dtype)
+    assert (tmp_path / "merged.npy").read_bytes() == whole.read_bytes()
 
 
-def test_stale_query_embeddings_are_rejected(tmp_path, tiny_models, corpus_file, queries_file):
-    """Query vectors that do not match the queries file (a stale or foreign file, a missing
-    shard) stop the step with what to delete, and write nothing."""
-    outs = _encode(corpus_file, queries_file, tiny_models["bi"], tmp_path)
-    steps.index(str(outs["embeddings_out"]), str(tmp_path / "flat.faiss"))
-    cands = tmp_path / "candidates.tsv"
-    cands.write_text("qid\tdocid\n")
-    other = tmp_path / "other.tsv"
-    trec.write_tsv(trec.read_queries(queries_file).iloc[::-1], other)
-    with pytest.raises(ShopbenchError, match=r"q\.npy does not hold the queries of .*other\.tsv "
-                                             r"in order; delete it and rerun"):
-        steps.dense_run(str(tmp_path / "flat.faiss"), str(outs["embeddings_out"]),
-                        str(outs["queries_out"]), str(outs["seconds_out"]), str(corpus_file),
-                        str(other), str(cands), str(tmp_path / "run.tsv"),
-                        str(tmp_path / "lat.tsv"), approach="bi", k=10)
-    parts = [_encode(corpus_file, queries_file, tiny_models["bi"], tmp_path, i, 3)["part_out"]
-             for i in range(3)]
-    merged = [str(tmp_path / n) for n in ("m.npy", "mq.npy", "mq.tsv")]
-    with pytest.raises(ShopbenchError, match="embedding shards do not cover rows 0..35 exactly "
-                                             "once; delete the shard files and rerun"):
-        steps.merge_embeddings([str(parts[0]), str(parts[2])], str(queries_file), *merged)
-    with pytest.raises(ShopbenchError, match=r"5 query embeddings in the shards for 4 queries"):
-        fewer = tmp_path / "fewer.tsv"
-        trec.write_tsv(trec.read_queries(queries_file).head(4), fewer)
-        steps.merge_embeddings([str(p) for p in parts], str(fewer), *merged)
-    assert not [p for p in tmp_path.iterdir() if p.name in ("run.tsv", "lat.tsv", "m.npy",
-                                                            "mq.npy", "mq.tsv")]
+def test_stale_embeddings_are_rejected(tmp_path, tiny_models, corpus_file, queries_file):
+    """Query vectors that do not match the queries file (a stale or foreign file) stop the
+    dense step, and shards that miss a part stop the merge, with what to delete; neither
+    writes anything."""
+    emb = _encode(corpus_file, tiny_models["bi"], tmp_path)
+    qemb, qsec = _encode_queries(queries_file, tiny_models["bi"], tmp_path)
+    steps.index(embeddings=str(emb), index_out=str(tmp_path / "flat.faiss"))
+    for name, frame in [("other", trec.read_queries(queries_file).iloc[::-1]),
+                        ("fewer", trec.read_queries(queries_file).head(4))]:
+        other = tmp_path / f"{name}.tsv"
+        trec.write_tsv(frame, other)
+        with pytest.raises(ShopbenchError, match=rf"q\.npy does not hold the queries of "
+                                                 rf".*{name}\.tsv in order; delete it and "
+                                                 rf"rerun"):
+            steps.dense(index=str(tmp_path / "flat.faiss"), query_embeddings=str(qemb),
+                        query_seconds=str(qsec), corpus=str(corpus_file), queries=str(other),
+                        run_out=str(tmp_path / "run.tsv"), latency_out=str(tmp_path / "lat.tsv"),
+                        approach="bi", k=10)
+    parts = [_encode(corpus_file, tiny_models["bi"], tmp_path, i, 3) for i in range(3)]
+    with pytest.raises(ShopbenchError, match="embedding shards do not cover the corpus rows "
+                                             "exactly once; delete the shard files and rerun"):
+        steps.merge_embeddings(parts=[str(parts[0]), str(parts[2])],
+                               embeddings_out=str(tmp_path / "m.npy"))
+    assert not [p for p in tmp_path.iterdir() if p.name in ("run.tsv", "lat.tsv", "m.npy")]
 
 
 def test_dense_search_needs_no_model(tmp_path, tiny_models, corpus_file, queries_file):
-    """dense_run searches with the encode step's query vectors, without importing torch; its
+    """The dense step searches with encode_queries' vectors, without importing torch; its
     ranking is the exact one of those vectors and its latency includes their encoding."""
-    outs = _encode(corpus_file, queries_file, tiny_models["bi"], tmp_path)
-    steps.index(str(outs["embeddings_out"]), str(tmp_path / "flat.faiss"))
-    cands = tmp_path / "candidates.tsv"
-    cands.write_text("qid\tdocid\n")
-    args = [str(p) for p in (tmp_path / "flat.faiss", outs["embeddings_out"],
-                             outs["queries_out"], outs["seconds_out"], corpus_file, queries_file,
-                             cands, tmp_path / "run.tsv", tmp_path / "lat.tsv")]
+    emb = _encode(corpus_file, tiny_models["bi"], tmp_path)
+    qemb, qsec = _encode_queries(queries_file, tiny_models["bi"], tmp_path)
+    steps.index(embeddings=str(emb), index_out=str(tmp_path / "flat.faiss"))
+    kwargs = {"index": tmp_path / "flat.faiss", "query_embeddings": qemb, "query_seconds": qsec,
+              "corpus": corpus_file, "queries": queries_file, "run_out": tmp_path / "run.tsv",
+              "latency_out": tmp_path / "lat.tsv"}
+    kwargs = {k: str(v) for k, v in kwargs.items()}
     code = ("import sys\n"
             "from shopbench import steps\n"
-            f"steps.dense_run(*{args!r}, approach='bi', k=10)\n"
+            f"steps.dense(**{kwargs!r}, approach='bi', k=10)\n"
             "print(','.join(m for m in ('torch', 'sentence_transformers', 'transformers') "
             "if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == ""
     run = trec.read_run(tmp_path / "run.tsv")
-    emb, qemb = np.load(outs["embeddings_out"]), np.load(outs["queries_out"])
+    emb, qemb = np.load(emb), np.load(qemb)
     docids = pd.read_parquet(corpus_file)["docid"].to_numpy()
     queries = trec.read_queries(queries_file)
     for i, qid in enumerate(queries["qid"]):
         order, _ = trec.top_k(emb @ qemb[i], docids, 10)
         assert run[run["qid"] == qid].sort_values("rank")["docid"].tolist() == \
             docids[order].tolist()
-    encoded = pd.read_csv(outs["seconds_out"], sep="\t")["seconds"].to_numpy()
-    latency = pd.read_csv(tmp_path / "lat.tsv", sep="\t")["seconds"].to_numpy()
-    assert (latency >= encoded).all()
+    encoded = pd.read_csv(qsec, sep="\t")["seconds"].to_numpy()
+    latency = pd.read_csv(tmp_path / "lat.tsv", sep="\t")
+    assert latency["qid"].tolist() == queries["qid"].tolist()  # 5 queries: all timed
+    assert (latency["seconds"].to_numpy() >= encoded).all()
+    # two timed queries: spread over the queries (first and last), the run still has all five
+    steps.dense(**{**kwargs, "run_out": str(tmp_path / "run2.tsv"),
+                   "latency_out": str(tmp_path / "lat2.tsv")}, approach="bi", k=10,
+                latency_queries=2)
+    assert pd.read_csv(tmp_path / "lat2.tsv", sep="\t")["qid"].tolist() == [3, 21]
+    assert (tmp_path / "run2.tsv").read_bytes() == (tmp_path / "run.tsv").read_bytes()
 
 
 def test_sharded_reranking_is_byte_identical(tmp_path, tiny_models, corpus_file, queries_file):
@@ -219,17 +264,19 @@ def test_sharded_reranking_is_byte_identical(tmp_path, tiny_models, corpus_file,
     trec.write_run(run, tmp_path / "first.tsv")
 
     def rerank(out, **kw):
-        steps.rerank_run(str(tmp_path / "first.tsv"), str(corpus_file),
-                         str(tmp_path / "queries.tsv"), str(out) + ".run", str(out) + ".lat",
-                         approach="ce", path=str(tiny_models["cross"]), model="cross",
-                         max_length=64, batch_size=4, depth=10, device="cpu", **kw)
+        steps.rerank(run=str(tmp_path / "first.tsv"), corpus=str(corpus_file),
+                     queries=str(tmp_path / "queries.tsv"), run_out=str(out) + ".run",
+                     latency_out=str(out) + ".lat", approach="ce",
+                     path=str(tiny_models["cross"]), model="cross", max_length=64,
+                     batch_size=4, depth=10, device="cpu", **kw)
 
     rerank(tmp_path / "whole")
     for i in range(3):
         rerank(tmp_path / f"part{i}", shard=i, shards=3)
-    steps.merge_runs([str(tmp_path / f"part{i}.run") for i in range(3)],
-                     [str(tmp_path / f"part{i}.lat") for i in range(3)],
-                     str(tmp_path / "merged.run"), str(tmp_path / "merged.lat"))
+    steps.merge_rerank(runs=[str(tmp_path / f"part{i}.run") for i in range(3)],
+                       latency=[str(tmp_path / f"part{i}.lat") for i in range(3)],
+                       run_out=str(tmp_path / "merged.run"),
+                       latency_out=str(tmp_path / "merged.lat"))
     whole = (tmp_path / "whole.run").read_bytes()
     assert len(whole.splitlines()) == 50
     assert (tmp_path / "merged.run").read_bytes() == whole

@@ -61,42 +61,63 @@ def test_format_seconds():
         ["0:00", "1:00", "1:01", "1:00:00", "1:02:05"]
 
 
-def test_encode_part_reports_each_batch():
-    texts = [f"text {'x' * i}" for i in range(21)]
-    done = []
-    rows, emb = shards.encode_part(lambda batch: np.ones((len(batch), 2), np.float32), texts,
-                                   8, progress=done.append)
-    assert done == [8, 8, 5]
-    part = []
-    shards.encode_part(lambda batch: np.ones((len(batch), 2), np.float32), texts, 8, 1, 2,
-                       progress=part.append)
-    assert part == [8, 5]
+def _corpus(folder, n: int):
+    texts = [f"red shoe number {i} " * (1 + i % 5) for i in range(n)]
+    docids = [f"D{i:03d}" for i in range(n)]
+    pd.DataFrame({"docid": docids, "title": texts, "text": texts}).to_parquet(
+        folder / "corpus.parquet")
+    return docids
+
+
+def test_encode_shard_reports_its_batches(tmp_path, tiny_models, caplog):
+    """A shard encodes and reports only its own batches of the plan: 21 texts in batches of
+    8 are batches 0-2 (8, 8, 5); shard 1 of 2 holds batches 1-2, 13 texts; shard 0 of 4 none
+    (shard_bounds(3, 0, 4) is empty)."""
+    caplog.set_level(logging.INFO, logger="shopbench")
+    _corpus(tmp_path, 21)
+    opts = dict(corpus=str(tmp_path / "corpus.parquet"), path=str(tiny_models["bi"]),
+                model="bi", document_prefix="", batch_size=8, max_length=32, device="cpu")
+    steps.encode_products(shard=1, shards=2, part_out=str(tmp_path / "p1.npz"), **opts)
+    lines = progress_lines(caplog)
+    assert "encoding 13 of 21 products (batches 1-2 of 3), float32" in lines
+    assert "encode bi: 13 products to do" in lines
+    assert any(line.startswith("encode bi: 13 products done in ") for line in lines)
+    part = shards.load_part(str(tmp_path / "p1.npz"))
+    plan = shards.batch_plan(pd.read_parquet(tmp_path / "corpus.parquet")["text"].str.len(), 8)
+    assert part["rows"].tolist() == np.concatenate(plan[1:]).tolist()
+    assert part["embeddings"].shape == (13, 32)
+    caplog.clear()
+    steps.encode_products(shard=0, shards=4, part_out=str(tmp_path / "p0.npz"), **opts)
+    assert "shard 0 of 4 is empty: 3 batches for 4 shards" in progress_lines(caplog)
+    assert shards.load_part(str(tmp_path / "p0.npz"))["rows"].tolist() == []
 
 
 def test_encode_and_rerank_jobs_log_progress(tmp_path, tiny_models, caplog):
     """The steps log the work to do, and when done the count, time and rate."""
     caplog.set_level(logging.INFO, logger="shopbench")
-    texts = [f"red shoe number {i} " * (1 + i % 5) for i in range(30)]
-    docids = [f"D{i:03d}" for i in range(30)]
-    pd.DataFrame({"docid": docids, "title": texts, "text": texts}).to_parquet(
-        tmp_path / "corpus.parquet")
+    docids = _corpus(tmp_path, 30)
     queries = pd.DataFrame({"qid": [1, 2, 3], "query": ["red shoe", "shoe 4", "number 7"]})
     trec.write_tsv(queries, tmp_path / "queries.tsv")
-    steps.encode(str(tmp_path / "corpus.parquet"), str(tmp_path / "queries.tsv"),
-                 path=str(tiny_models["bi"]), name="bi", document_prefix="",
-                 query_prefix="", batch_size="auto", max_length=32, device="cpu",
-                 embeddings_out=str(tmp_path / "e.npy"), queries_out=str(tmp_path / "q.npy"),
-                 seconds_out=str(tmp_path / "s.tsv"))
+    steps.encode_products(corpus=str(tmp_path / "corpus.parquet"), path=str(tiny_models["bi"]),
+                          model="bi", document_prefix="", batch_size="auto", max_length=32,
+                          device="cpu", embeddings_out=str(tmp_path / "e.npy"))
     lines = progress_lines(caplog)
     assert "encode bi: 30 products to do" in lines
     assert any(line.startswith("encode bi: 30 products done in ") for line in lines)
     assert f"bi: batch size {models.AUTO_BATCH_SIZE['cpu']}, fp32, 1 torch thread(s)" in lines
+    steps.encode_queries(queries=str(tmp_path / "queries.tsv"),
+                         embeddings_out=str(tmp_path / "q.npy"),
+                         seconds_out=str(tmp_path / "s.tsv"), path=str(tiny_models["bi"]),
+                         model="bi", query_prefix="", max_length=32, device="cpu")
+    assert any(line.startswith("encoded 3 queries one at a time: median ")
+               for line in progress_lines(caplog))
     run = trec.run_frame([1, 2, 3], [docids[:12]] * 3, [np.linspace(1, 0, 12)] * 3, "bm25")
     trec.write_run(run, tmp_path / "run.tsv")
-    steps.rerank_run(str(tmp_path / "run.tsv"), str(tmp_path / "corpus.parquet"),
-                     str(tmp_path / "queries.tsv"), str(tmp_path / "r.tsv"),
-                     str(tmp_path / "l.tsv"), approach="ce", path=str(tiny_models["cross"]),
-                     model="cross", max_length=32, batch_size="auto", depth=10, device="cpu")
+    steps.rerank(run=str(tmp_path / "run.tsv"), corpus=str(tmp_path / "corpus.parquet"),
+                 queries=str(tmp_path / "queries.tsv"), run_out=str(tmp_path / "r.tsv"),
+                 latency_out=str(tmp_path / "l.tsv"), approach="ce",
+                 path=str(tiny_models["cross"]), model="cross", max_length=32,
+                 batch_size="auto", depth=10, device="cpu")
     lines = progress_lines(caplog)
     assert "rerank ce: 30 pairs to do" in lines
     assert any(line.startswith("rerank ce: 30 pairs done in ") for line in lines)

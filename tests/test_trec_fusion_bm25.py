@@ -160,6 +160,32 @@ def test_bm25_notebook_ties_equal_the_notebooks_cell_10():
     assert matched[1] == [] and matched[0] == [d for d, s in zip(ranked[0], scores[0]) if s > 0]
 
 
+def test_persisted_bm25_index_keeps_the_notebooks_ties(tmp_path):
+    """The index the workflow searches (steps.bm25_index, rank_bm25, loaded with ties and
+    pad_zero_scores) ranks as the notebook's cell 10, as the in-memory scorer does."""
+    from shopbench import backends, steps
+
+    texts = ["red running shoes", "blue coffee mug", "running socks red", "tent for camping",
+             "red red red", "coffee beans", "mug rack", "red mug"]
+    docids = np.array(["c", "h", "a", "f", "b", "g", "e", "d"])
+    pd.DataFrame({"docid": docids, "title": texts, "text": texts}).to_parquet(
+        tmp_path / "corpus.parquet")
+    steps.bm25_index(corpus=str(tmp_path / "corpus.parquet"), index_out=str(tmp_path / "idx"),
+                     backend="rank_bm25", analyzer="notebook", k1=1.5, b=0.75)
+    index = backends.get("rank_bm25").load(str(tmp_path / "idx"), docids, ties="notebook",
+                                           pad_zero_scores=True)
+    ref = BM25Okapi([re.findall(r"[a-z0-9]+", t.lower()) for t in texts], k1=1.5, b=0.75)
+    for q in ["red mug", "ecloth", "coffee"]:
+        tokens = re.findall(r"[a-z0-9]+", q.lower())
+        sc = ref.get_scores(tokens)
+        idx = sc.argsort()[::-1][:6]  # the notebook's cell 10
+        pos, scores = index.search(tokens, 6)
+        assert pos.tolist() == idx.tolist()
+        assert scores.tolist() == sc[idx].tolist()
+    by_docid = backends.get("rank_bm25").load(str(tmp_path / "idx"), docids)
+    assert by_docid.search(["ecloth"], 6)[0].tolist() == []  # only matches by default
+
+
 def test_bm25_notebook_ties_over_candidates():
     texts = ["a b", "c d", "e f", "g h", "a c"]
     docids = np.array(["v", "w", "x", "y", "z"])

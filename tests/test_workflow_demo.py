@@ -129,15 +129,19 @@ def test_no_edit_nothing_to_do(demo_run, tmp_path):
     assert _plan(work, config, tmp_path) == set()
 
 
-@pytest.mark.parametrize("key, value", [("document_prefix", "doc: "), ("query_prefix", ""),
-                                        ("max_length", 64)])
-def test_dense_model_edit_reruns_only_its_branch(demo_run, tmp_path, key, value):
+PRODUCTS = {("encode_products", "corpus=seed1, model=tiny"), ("index", "corpus=seed1, model=tiny")}
+QUERIES = {("encode_queries", "seed=1, model=tiny, qset=plain")}
+
+
+@pytest.mark.parametrize("key, value, encoded", [("document_prefix", "doc: ", PRODUCTS),
+                                                 ("query_prefix", "", QUERIES),
+                                                 ("max_length", 64, PRODUCTS | QUERIES)])
+def test_dense_model_edit_reruns_only_its_branch(demo_run, tmp_path, key, value, encoded):
     work, config, _ = demo_run
     config = json.loads(json.dumps(config))
     config["models"][0][key] = value
     jobs = _plan(work, config, tmp_path)
-    assert {(r, w) for r, w in jobs if r not in AGGREGATES} == {
-        ("encode", "seed=1, model=tiny"), ("index", "seed=1, model=tiny"),
+    assert {(r, w) for r, w in jobs if r not in AGGREGATES} == encoded | {
         ("dense", "seed=1, approach=dense"), ("fusion", "seed=1, approach=hybrid"),
         ("rerank", "seed=1, approach=rerank"), ("evaluate", "seed=1, approach=dense"),
         ("evaluate", "seed=1, approach=hybrid"), ("evaluate", "seed=1, approach=rerank")}
@@ -145,7 +149,7 @@ def test_dense_model_edit_reruns_only_its_branch(demo_run, tmp_path, key, value)
 
 
 def test_dense_search_edit_reruns_only_the_search(demo_run, tmp_path):
-    """The queries are encoded with the corpus, so a search setting (k) reruns no encoding."""
+    """Search needs no model, so a search setting (k) reruns no encoding."""
     work, config, _ = demo_run
     config = json.loads(json.dumps(config))
     config["approaches"][0]["k"] = 50
@@ -166,13 +170,15 @@ def test_added_seed_reruns_only_its_branch(demo_run, tmp_path):
     assert {r for r, _ in jobs} - {r for r, _ in per_seed} == AGGREGATES
 
 
-@pytest.mark.parametrize("key, value", [("k1", 1.2), ("ties", "notebook")])
-def test_bm25_edit_reruns_bm25_and_dependents(demo_run, tmp_path, key, value):
+@pytest.mark.parametrize("key, value, index", [
+    ("k1", 1.2, {("bm25_index", "corpus=seed1, bm25=bm25")}), ("ties", "notebook", set())])
+def test_bm25_edit_reruns_bm25_and_dependents(demo_run, tmp_path, key, value, index):
+    """k1 is an index setting (its index is rebuilt); ties only a search setting."""
     work, config, _ = demo_run
     config = json.loads(json.dumps(config))
     config["approaches"][2][key] = value
     jobs = {(r, w) for r, w in _plan(work, config, tmp_path) if r not in AGGREGATES}
-    assert jobs == {("bm25", "seed=1, approach=bm25"), ("fusion", "seed=1, approach=hybrid"),
+    assert jobs == index | {("bm25", "seed=1, approach=bm25"), ("fusion", "seed=1, approach=hybrid"),
                     ("rerank", "seed=1, approach=rerank"),
                     ("evaluate", "seed=1, approach=bm25"),
                     ("evaluate", "seed=1, approach=hybrid"),

@@ -117,10 +117,10 @@ def test_spanish_analyzers_and_fusion_methods(tiny_models, tmp_path):
         "plurals: baterías->batería, externas->externa")
     # dense with normalized queries: its own query embeddings, the model's corpus embeddings
     seed = res / "seed1"
-    assert (seed / "embeddings" / "tiny.q-es.npy").exists()
-    assert not (seed / "embeddings" / "tiny-title.q-es.npy").exists()
-    plain, normed = np.load(seed / "embeddings" / "tiny.queries.npy"), np.load(
-        seed / "embeddings" / "tiny.q-es.npy")
+    assert (seed / "query_embeddings" / "tiny.q-es.npy").exists()
+    assert not (seed / "query_embeddings" / "tiny-title.q-es.npy").exists()
+    plain, normed = np.load(seed / "query_embeddings" / "tiny.plain.npy"), np.load(
+        seed / "query_embeddings" / "tiny.q-es.npy")
     changed = (norm["query"] != norm["original"]).to_numpy()
     assert changed.any() and not np.allclose(plain[changed], normed[changed])
     np.testing.assert_array_equal(plain[~changed], normed[~changed])

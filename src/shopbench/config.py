@@ -16,7 +16,15 @@ from .errors import ShopbenchError
 from .metrics import metric_names, relevance_threshold
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-MODEL_KIND = {"dense": "bi-encoder", "rerank": "cross-encoder"}
+#: Approach types: the model kind an approach of the type needs (``model``) and the key naming
+#: the runs it is built on (``runs``). A new type is its entry here, its schema branch, its step
+#: (shopbench.steps) and its rule (workflow/rules/retrieve.smk); see docs/architecture.md.
+APPROACH_TYPES = {
+    "dense": {"model": "bi-encoder"},
+    "bm25": {},
+    "fusion": {"runs": "runs"},
+    "rerank": {"model": "cross-encoder", "runs": "run"},
+}
 #: Plain-language meaning of the schema's patterns, for error messages.
 PATTERN_HINTS = {
     "^[A-Za-z0-9][A-Za-z0-9._-]*$": "use letters, digits, '.', '_' and '-' only, starting with "
@@ -190,26 +198,7 @@ def _check_approach_options(config: dict, models: dict) -> None:
                                  f"not defined under query_normalizations")
 
 
-def _check_catalogue_options(config: dict) -> None:
-    """Options the catalogue protocol's searches do not apply yet stop the run, rather than
-    being silently ignored: chosen fields (a model's or BM25 field weighting) and query
-    normalizations."""
-    if config.get("protocol") != "catalogue":
-        return
-    for i, model in enumerate(config["models"]):
-        if model.get("fields"):
-            raise ShopbenchError(f"config models[{i}].fields: not supported with protocol: "
-                                 f"catalogue yet (its product embeddings use the corpus text); "
-                                 f"remove it")
-    for i, appr in enumerate(config["approaches"]):
-        for key in ("fields", "query_normalization"):
-            if appr.get(key):
-                raise ShopbenchError(f"config approaches[{i}].{key}: not supported with "
-                                     f"protocol: catalogue yet; remove it")
-
-
 def _check_references(config: dict) -> None:
-    _check_catalogue_options(config)
     models = _unique(config["models"], "models")
     approaches = _unique(config["approaches"], "approaches")
     _check_approach_options(config, models)
@@ -219,14 +208,14 @@ def _check_references(config: dict) -> None:
             if model is None:
                 raise ShopbenchError(f"config approaches[{i}].model: model {appr['model']!r} "
                                      f"is not defined under models")
-            want = MODEL_KIND[appr["type"]]
+            want = APPROACH_TYPES[appr["type"]]["model"]
             if model["kind"] != want:
                 raise ShopbenchError(
                     f"config approaches[{i}].model: {appr['type']} approach {appr['name']!r} "
                     f"needs a {want} but model {model['name']!r} is a {model['kind']}")
         for ref in dependencies(appr):
             if ref not in approaches:
-                key = "runs" if appr["type"] == "fusion" else "run"
+                key = APPROACH_TYPES[appr["type"]]["runs"]
                 raise ShopbenchError(f"config approaches[{i}].{key}: approach {ref!r} is not "
                                      f"defined")
     _check_cycles(approaches)
@@ -245,11 +234,11 @@ def _check_references(config: dict) -> None:
 
 def dependencies(approach: dict) -> list[str]:
     """Names of the runs an approach is built on."""
-    if approach["type"] == "fusion":
-        return list(approach["runs"])
-    if approach["type"] == "rerank":
-        return [approach["run"]]
-    return []
+    key = APPROACH_TYPES[approach["type"]].get("runs")
+    if key is None:
+        return []
+    value = approach[key]
+    return [value] if isinstance(value, str) else list(value)
 
 
 def critical_path(config: dict) -> dict[str, set[str]]:

@@ -7,11 +7,6 @@ the same texts whatever the number of shards, so every embedding is computed fro
 padded batch and the merged matrix is byte-identical to the unsharded one (on CPU). Sorting by
 length keeps padding low, as sentence-transformers does within one ``encode`` call.
 
-Queries. The encode step also embeds the queries (one at a time, as at serving time), so that
-dense search needs no model. Shard ``i`` of ``n`` embeds contiguous part ``i`` of the queries
-(in queries-file order); each query's vector does not depend on the others, so the merged
-matrix is the unsharded one.
-
 Reranking. Each query is reranked on its own, so query shards (contiguous ranges of the sorted
 query ids) merge, by concatenation, into the unsharded run file.
 
@@ -43,53 +38,14 @@ def shard_bounds(n_items: int, shard: int, shards: int) -> tuple[int, int]:
     return n_items * shard // shards, n_items * (shard + 1) // shards
 
 
-def batch_plan(texts: Sequence[str], batch_size: int) -> list[np.ndarray]:
-    """Row indices of each encoding batch: longest texts first (stable), ``batch_size`` each."""
-    order = np.argsort(np.array([-len(t) for t in texts], dtype=np.int64), kind="stable")
+def batch_plan(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
+    """Row indices of each encoding batch from the texts' lengths: longest first (stable),
+    ``batch_size`` each."""
+    order = np.argsort(-np.asarray(lengths, dtype=np.int64), kind="stable")
     return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
 
 
-def encode_part(encode_batch, texts: Sequence[str], batch_size: int, shard: int = 0,
-                shards: int = 1, progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and embeddings of shard ``shard`` of ``shards`` of the batch plan.
-
-    ``encode_batch(list_of_texts) -> 2-D float32 array`` encodes one batch in one forward pass.
-    ``progress(n)``, when given, is called with the number of texts after each batch.
-    """
-    plan = batch_plan(texts, batch_size)
-    start, stop = shard_bounds(len(plan), shard, shards)
-    batches = plan[start:stop]
-    if not batches:
-        log.warning("shard %d of %d is empty: %d batches for %d shards", shard, shards,
-                    len(plan), shards)
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32)
-    log.info("shard %d of %d: batches %d-%d of %d", shard, shards, start, stop - 1, len(plan))
-    emb = []
-    for rows in batches:
-        emb.append(encode_batch([texts[i] for i in rows]))
-        if progress is not None:
-            progress(len(rows))
-    return np.concatenate(batches), np.concatenate(emb).astype(np.float32, copy=False)
-
-
-def assemble(parts: Sequence[tuple[np.ndarray, np.ndarray]], what: str = "embedding") -> np.ndarray:
-    """The row-ordered array from (rows, values) parts that together cover every row."""
-    parts = [(rows, values) for rows, values in parts if len(rows)]
-    if not parts:
-        raise ShopbenchError(f"no {what}s to merge: every shard is empty")
-    rows = np.concatenate([r for r, _ in parts])
-    n = len(rows)
-    if not np.array_equal(np.sort(rows), np.arange(n)):
-        raise ShopbenchError(f"{what} shards do not cover rows 0..{n - 1} exactly once; "
-                             f"delete the shard files and rerun")
-    first = parts[0][1]
-    out = np.empty((n,) + first.shape[1:], dtype=first.dtype)
-    for r, values in parts:
-        out[r] = values
-    return out
-
-
-PART_KEYS = ("rows", "embeddings", "query_rows", "query_embeddings", "query_seconds")
+PART_KEYS = ("rows", "embeddings")
 
 
 def save_part(path: str, **arrays: np.ndarray) -> None:

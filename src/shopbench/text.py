@@ -19,8 +19,10 @@ PROTOCOLS = ("seed", "judged-pool", "task1-rerank")
 
 
 def product_text(products: pd.DataFrame, fields: list[str]) -> pd.Series:
-    """The notebook's concatenation of ``fields`` for each product row."""
-    joined = products[fields].fillna("").astype(str).agg(" ".join, axis=1)
+    """The notebook's concatenation of ``fields`` for each product row (column-wise: fields
+    joined by single spaces, whitespace runs collapsed, stripped)."""
+    parts = [products[f].fillna("").astype(str) for f in fields]
+    joined = parts[0].str.cat(parts[1:], sep=" ") if len(parts) > 1 else parts[0]
     return joined.str.replace(r"\s+", " ", regex=True).str.strip()
 
 
@@ -88,3 +90,71 @@ def candidates_frame(protocol: str, judgments: pd.DataFrame, corpus: pd.DataFram
     cands = cands[cands["product_id"].isin(set(corpus["docid"]))]
     cands = cands.rename(columns={"query_id": "qid", "product_id": "docid"})
     return cands.sort_values(["qid", "docid"]).reset_index(drop=True)
+
+
+ROWS_PER_PIECE = 50_000
+
+
+def catalogue_corpus(products: str, corpus_out: str, *, fields: list[str], locale: str,
+                     rows_per_piece: int = ROWS_PER_PIECE) -> int:
+    """Write the catalogue corpus (docid, title, text): every ``locale`` product with non-empty
+    text, in products-file order. Reads only the needed columns, a piece at a time, and writes
+    the parquet file piece by piece, so memory stays bounded at 1.2M products."""
+    from pathlib import Path
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from . import data as D
+    from .files import atomic_path
+
+    path = Path(products)
+    columns = list(dict.fromkeys(["product_id", "product_locale", "product_title"] + fields))
+    if path.suffix.lower() != ".parquet":  # CSV/TSV: read the needed columns, then as below
+        pieces = [D.read_products(path, fields)[columns]]
+        batches = (pa.RecordBatch.from_pandas(p, preserve_index=False) for p in pieces)
+    else:
+        if not path.exists():
+            D.read_products(path, fields)  # its clear "not found" error
+        missing = [c for c in columns if c not in pq.read_schema(path).names]
+        if missing:
+            raise D._missing_columns_error("products", path, missing)
+        batches = pq.ParquetFile(path).iter_batches(batch_size=rows_per_piece, columns=columns)
+    schema = pa.schema([("docid", pa.string()), ("title", pa.string()), ("text", pa.string())])
+    seen: set[str] = set()
+    kept = dropped = 0
+    with atomic_path(corpus_out) as tmp:
+        writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+        try:
+            for batch in batches:
+                frame = batch.to_pandas()
+                frame = frame[frame["product_locale"] == locale]
+                if frame["product_id"].isna().any():
+                    raise ShopbenchError(f"products file {path}: column product_id is empty on "
+                                         f"some {locale!r} rows; download it again.")
+                ids = frame["product_id"].astype(str)
+                dup = ids[ids.duplicated() | ids.isin(seen)]
+                if len(dup):
+                    raise ShopbenchError(
+                        f"products file {path} has duplicate (product_id, product_locale) "
+                        f"key(s), e.g. {dup.iloc[0]}/{locale}; each product must appear once "
+                        f"per locale.")
+                seen.update(ids)
+                text = product_text(frame, fields)
+                keep = (text.str.len() > 0).to_numpy()
+                dropped += int((~keep).sum())
+                piece = pd.DataFrame({"docid": ids.to_numpy()[keep],
+                                      "title": frame["product_title"].fillna("").astype(str)
+                                      .to_numpy()[keep],
+                                      "text": text.to_numpy()[keep]})
+                kept += len(piece)
+                writer.write_table(pa.Table.from_pandas(piece, schema=schema,
+                                                        preserve_index=False))
+        finally:
+            writer.close()
+        if kept == 0:
+            raise ShopbenchError(f"no {locale!r} product with non-empty text in fields "
+                                 f"{fields} in {path}; check sampling.locale and text.fields.")
+    log.info("catalogue corpus: %d %s products (%d dropped: empty text)", kept, locale,
+             dropped)
+    return kept

@@ -207,7 +207,7 @@ check_sbatch() {  # check_sbatch DIR: every cluster job has a plugin log and an 
         say "  ${rule#rule_}: $n"
     done
     [ "$submitted" -gt 0 ] && [ "$submitted" = "$logs" ] || die "sbatch counts differ"
-    n=$(find "$dir/.snakemake/slurm_logs/rule_encode" -name '*.log' | wc -l)
+    n=$(find "$dir/.snakemake/slurm_logs/rule_encode_products" -name '*.log' | wc -l)
     [ "$n" = 2 ] || die "expected 2 encode shard jobs, found $n"
     n=$(find "$dir/.snakemake/slurm_logs/rule_rerank" -name '*.log' | wc -l)
     [ "$n" = 2 ] || die "expected 2 rerank shard jobs, found $n"
@@ -217,7 +217,7 @@ check_sbatch() {  # check_sbatch DIR: every cluster job has a plugin log and an 
     # known for MinJobAge): its log names the CPUs only for jobs the main scheduler starts,
     # not for those the backfill scheduler starts.
     local id cpus
-    for f in $(find "$dir/.snakemake/slurm_logs/rule_encode" "$dir/.snakemake/slurm_logs/rule_rerank" \
+    for f in $(find "$dir/.snakemake/slurm_logs/rule_encode_products" "$dir/.snakemake/slurm_logs/rule_rerank" \
         -name '*.log'); do
         id=$(basename "$f" .log)
         cpus=$(scontrol show job -o "$id" | grep -o ' NumCPUs=[0-9]*' | cut -d= -f2)

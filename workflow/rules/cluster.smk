@@ -1,5 +1,5 @@
 # Scaling out: helpers for sharded encoding and reranking (the merge rules are in shards.smk),
-# and the resources that depend on the config. With shards: 1, encode and rerank write their
+# and the resources that depend on the config. With shards: 1, encode_products and rerank write their
 # final outputs themselves. Cluster sizing (memory, runtime, partition, account) lives in
 # profiles/slurm/config.yaml.
 import os
@@ -43,20 +43,6 @@ def parts(path, ext=None):
     return expand(part(path, ext), shard=range(SHARDS), allow_missing=True)
 
 
-def encode_outputs():
-    """The encode rule's outputs: the model's corpus and query matrices and the queries'
-    encoding seconds, or (shards > 1) one temporary part that merge_embeddings joins."""
-    final = {
-        "embeddings": seed_dir("embeddings/{model}.npy"),
-        "queries": seed_dir("embeddings/{model}.queries.npy"),
-        "seconds": seed_dir("latency/queries/{model}.tsv"),
-    }
-    if SHARDS == 1:
-        return final
-    return {"part": part_output(final["embeddings"], ".npz")}
-
-
 def shard_of(wildcards):
     """0-based shard of a job (0 with shards: 1)."""
     return int(wildcards.get("shard", 0))
-

@@ -14,11 +14,18 @@ from shopbench.models import check_models as _check_models
 
 try:
     _check_plain_yaml(workflow.config_settings.configfiles)
-    config = _validate_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
-    _check_models(config["models"])  # a bi-encoder configured as a cross-encoder, or the reverse
+    config = _validate_config(
+        config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+    )
+    _check_models(
+        config["models"]
+    )  # a bi-encoder configured as a cross-encoder, or the reverse
     if not config["data"]["download"]:  # missing files and columns, before any job runs
-        _check_data_files(config["data"]["examples"], config["data"]["products"],
-                          config["text"]["fields"])
+        _check_data_files(
+            config["data"]["examples"],
+            config["data"]["products"],
+            config["text"]["fields"],
+        )
 except ShopbenchError as _exc:
     raise WorkflowError(str(_exc)) from None
 
@@ -37,64 +44,112 @@ CRITICAL = _critical_path(config)
 
 def critical_priority(models=(), approaches=()):
     """Scheduling priority of a job: 10 on the critical path (see CRITICAL), else 0."""
-    on_path = set(models) & CRITICAL["models"] or set(approaches) & CRITICAL["approaches"]
+    on_path = (
+        set(models) & CRITICAL["models"] or set(approaches) & CRITICAL["approaches"]
+    )
     return 10 if on_path else 0
-# catalogue protocol: one corpus, its embeddings and indexes per experiment (catalogue.smk);
-# the per-seed rules below then serve only the queries of each seed.
+
+
+# The protocol decides only where the corpus comes from and its scope: once per experiment
+# (catalogue: results/<name>/catalogue/) or once per seed (results/<name>/seed<N>/). Corpus-level
+# outputs (corpus, fields, embeddings, indexes) use the {corpus} wildcard; the rest is per seed.
 CATALOGUE = config["protocol"] == "catalogue"
-CORPUS = f"{R}/catalogue/corpus.parquet" if CATALOGUE else f"{R}/seed{{seed}}/corpus.parquet"
+LATENCY_QUERIES = config["latency_queries"]
+QSETS = {"plain": None, **{f"q-{name}": name for name in QNORMS}}
+
+
+def regex(names):
+    """A wildcard constraint matching exactly ``names`` (nothing when there are none)."""
+    return "|".join(map(re.escape, names)) or "(?!)"
 
 
 wildcard_constraints:
     seed=r"\d+",
-    model="|".join(map(re.escape, MODELS)),
-    approach="|".join(map(re.escape, APPROACHES)),
-
-
-def names_of(kind, per_seed_corpus=False):
-    """Regex matching the names of the approaches of one type (matches nothing if none, or
-    with ``per_seed_corpus`` in the catalogue protocol, whose rules are in catalogue.smk)."""
-    names = [n for n, a in APPROACHES.items() if a["type"] == kind]
-    if per_seed_corpus and CATALOGUE:
-        names = []
-    return "|".join(map(re.escape, names)) if names else "(?!)"
-
-
-def models_of(per_seed_corpus=False):
-    """Regex matching the model names (nothing with ``per_seed_corpus`` in the catalogue
-    protocol, whose encode rules are in catalogue.smk)."""
-    names = [] if per_seed_corpus and CATALOGUE else list(MODELS)
-    return "|".join(map(re.escape, names)) if names else "(?!)"
-
-
-def model_of(wildcards):
-    return MODELS[APPROACHES[wildcards.approach]["model"]]
+    corpus="catalogue" if CATALOGUE else r"seed\d+",
+    model=regex(MODELS),
+    approach=regex(APPROACHES),
+    qset=regex(QSETS),
 
 
 def seed_dir(path):
     return f"{R}/seed{{seed}}/{path}"
 
 
-def qnorm_of(wildcards):
-    """The approach's query normalization name, or None."""
-    return APPROACHES[wildcards.approach].get("query_normalization")
+def corpus_dir(path):
+    """An output pattern under the corpus folder ({corpus} wildcard)."""
+    return f"{R}/{{corpus}}/{path}"
+
+
+def corpus_of(w, path=""):
+    """The corpus folder of a per-seed job (or its ``path`` inside)."""
+    folder = f"{R}/catalogue" if CATALOGUE else f"{R}/seed{w.seed}"
+    return f"{folder}/{path}" if path else folder
+
+
+CORPUS = lambda w: corpus_of(w, "corpus.parquet")
+
+
+def names_of(kind):
+    """Regex matching the names of the approaches of one type."""
+    return regex([n for n, a in APPROACHES.items() if a["type"] == kind])
+
+
+def model_of(wildcards):
+    return MODELS[APPROACHES[wildcards.approach]["model"]]
+
+
+def approach_params(*keys):
+    """Params of an approach rule: each key of the job's approach."""
+    return {key: (lambda w, key=key: APPROACHES[w.approach][key]) for key in keys}
+
+
+def model_params(*keys, of=lambda w: MODELS[w.model]):
+    """Params of a model rule: each key of the job's model (``of``: how to find it)."""
+    return {key: (lambda w, key=key: of(w)[key]) for key in keys}
+
+
+def model_weights(model):
+    """A model's folder as a rule input when it is one (so a new model reruns what uses it);
+    hub ids and packaged models are resolved by shopbench.models."""
+    return [model["path"]] if Path(model["path"]).is_dir() else []
 
 
 def normalized_queries(wildcards):
     """The approach's normalized queries file (a list: empty without a normalization)."""
-    name = qnorm_of(wildcards)
+    name = APPROACHES[wildcards.approach].get("query_normalization")
     return [f"{R}/seed{wildcards.seed}/queries/{name}.tsv"] if name else []
 
 
-def fields_input(uses_fields):
-    """fields.parquet of the seed when ``uses_fields(wildcards)``, else nothing."""
-    return lambda w: [f"{R}/seed{w.seed}/fields.parquet"] if uses_fields(w) else []
+def candidates(wildcards):
+    """task1-rerank: each query's candidates; the other protocols search the whole corpus."""
+    return (
+        [corpus_of(wildcards, "candidates.tsv")]
+        if config["protocol"] == "task1-rerank"
+        else []
+    )
+
+
+# BM25 indexes: one per corpus and (backend, analyzer, k1, b, fields), named after the first
+# approach with those settings and shared by every approach and seed that has them.
+BM25_KEYS = ("backend", "analyzer", "k1", "b")
+BM25_INDEXES = {}
+BM25_INDEX_OF = {}
+for _name, _a in APPROACHES.items():
+    if _a["type"] == "bm25":
+        _settings = {k: _a[k] for k in BM25_KEYS}
+        _settings["fields"] = sorted(_a["fields"]) if _a["fields"] else None
+        _index = next((i for i, s in BM25_INDEXES.items() if s == _settings), _name)
+        BM25_INDEXES.setdefault(_index, _settings)
+        BM25_INDEX_OF[_name] = _index
 
 
 def bm25_analysis_files():
     """Every BM25 approach's analyzer report (queries and products left without a token)."""
-    names = [n for n, a in APPROACHES.items() if a["type"] == "bm25"]
-    return expand(f"{R}/seed{{seed}}/analysis/{{approach}}.json", seed=SEEDS, approach=names)
+    return expand(
+        f"{R}/seed{{seed}}/analysis/{{approach}}.json",
+        seed=SEEDS,
+        approach=list(BM25_INDEX_OF),
+    )
 
 
 def final_outputs():
@@ -115,10 +170,12 @@ def final_outputs():
 
 def hnsw_setting(key):
     """A model's HNSW build setting; None for a flat index (so changing it rebuilds nothing)."""
-    return lambda w: MODELS[w.model][key] if MODELS[w.model]["index"] == "hnsw" else None
+    return lambda w: (
+        MODELS[w.model][key] if MODELS[w.model]["index"] == "hnsw" else None
+    )
 
 
-def bm25s_names():
-    """Regex of the bm25 approaches with the bm25s backend (their index is persisted)."""
-    names = [n for n, a in APPROACHES.items() if a["type"] == "bm25" and a["backend"] == "bm25s"]
-    return "|".join(map(re.escape, names)) if names else "(?!)"
+def query_set(w):
+    """The approach's query set: plain, or q-<its query normalization>."""
+    name = APPROACHES[w.approach].get("query_normalization")
+    return f"q-{name}" if name else "plain"

@@ -8,18 +8,18 @@ if config["data"]["download"]:
             name:
                 f"download_{_what}"
             output:
-                config["data"][_what],
-            params:
-                url=config["data"][f"{_what}_url"],
-                sha256=config["data"][f"{_what}_sha256"],
-                size=config["data"][f"{_what}_size"],
+                file=config["data"][_what],
             log:
                 f"{R}/logs/download_{_what}.log",
             localrule: True
             conda:
                 "../../envs/data.yaml"
+            params:
+                url=config["data"][f"{_what}_url"],
+                sha256=config["data"][f"{_what}_sha256"],
+                size=config["data"][f"{_what}_size"],
             script:
-                "../scripts/download.py"
+                "../scripts/step.py"
 
 
 rule sample:
@@ -29,6 +29,10 @@ rule sample:
         sample=seed_dir("sample.parquet"),
         qrels=seed_dir("qrels.tsv"),
         queries=seed_dir("queries.tsv"),
+    log:
+        f"{R}/logs/seed{{seed}}/sample.log",
+    conda:
+        "../../envs/data.yaml"
     params:
         locale=SAMPLING["locale"],
         labels=SAMPLING["labels"],
@@ -38,9 +42,5 @@ rule sample:
         protocol=config["protocol"],
         split=SAMPLING["split"],
         version=SAMPLING["version"],
-    log:
-        f"{R}/logs/seed{{seed}}/sample.log",
-    conda:
-        "../../envs/data.yaml"
     script:
-        "../scripts/sample.py"
+        "../scripts/step.py"

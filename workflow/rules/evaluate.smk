@@ -10,22 +10,24 @@ rule evaluate:
         corpus=CORPUS,
         normalized=normalized_queries,
     output:
-        seed_dir("eval/{approach}.tsv"),
-    params:
-        hits_k=EVAL["hits_k"],
-        gains=EVAL["gains"],
-        relevant_labels=EVAL["relevant_labels"],
+        eval=seed_dir("eval/{approach}.tsv"),
     log:
         f"{R}/logs/seed{{seed}}/eval_{{approach}}.log",
     conda:
         "../../envs/evaluate.yaml"
+    params:
+        hits_k=EVAL["hits_k"],
+        gains=EVAL["gains"],
+        relevant_labels=EVAL["relevant_labels"],
     script:
-        "../scripts/evaluate.py"
+        "../scripts/step.py"
 
 
 rule aggregate:
     input:
-        expand(f"{R}/seed{{seed}}/eval/{{approach}}.tsv", seed=SEEDS, approach=ORDER),
+        evals=expand(
+            f"{R}/seed{{seed}}/eval/{{approach}}.tsv", seed=SEEDS, approach=ORDER
+        ),
     output:
         metrics=report(
             f"{R}/metrics.csv",
@@ -52,18 +54,18 @@ rule aggregate:
             caption="../report/worst_queries.rst",
             labels={"table": "worst queries"},
         ),
+    log:
+        f"{R}/logs/aggregate.log",
+    conda:
+        "../../envs/evaluate.yaml"
     params:
         order=ORDER,
         baseline=BASELINE,
         bootstrap=EVAL["bootstrap"],
         permutations=EVAL["permutations"],
         worst_queries=EVAL["worst_queries"],
-    log:
-        f"{R}/logs/aggregate.log",
-    conda:
-        "../../envs/evaluate.yaml"
     script:
-        "../scripts/aggregate.py"
+        "../scripts/step.py"
 
 
 # Each latency file with the (seed, approach) it holds: passed to the step by name, not by
@@ -77,26 +79,25 @@ LATENCY_FILES = {
 
 rule latency:
     input:
-        list(LATENCY_FILES),
+        latencies=list(LATENCY_FILES),
     output:
-        report(
+        latency=report(
             f"{R}/latency.csv",
             category="Latency",
             caption="../report/latency.rst",
             labels={"table": "latency per approach"},
         ),
-    params:
-        order=ORDER,
-        labels=LATENCY_FILES,
-        deps={name: dependencies(a) for name, a in APPROACHES.items()},
-        note=None if not CATALOGUE else (
-            "catalogue protocol: dense and BM25 searched all queries batched; per-query latency "
-            f"measured one query at a time on up to {config['latency_queries']} queries per "
-            "seed, spread evenly by qid"
-        ),
     log:
         f"{R}/logs/latency.log",
     conda:
         "../../envs/evaluate.yaml"
+    params:
+        order=ORDER,
+        labels=LATENCY_FILES,
+        deps={name: dependencies(a) for name, a in APPROACHES.items()},
+        note=(
+            "searches of all queries ran batched; latency measured one query at a time on "
+            f"up to {LATENCY_QUERIES} queries per seed (spread evenly by qid)"
+        ),
     script:
-        "../scripts/latency.py"
+        "../scripts/step.py"

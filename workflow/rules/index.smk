@@ -1,80 +1,107 @@
-# Dense indexing: per-model embeddings (corpus and queries) and FAISS index, shared by every
-# approach using the model. The queries are encoded here, in the job that loads the model, so
-# dense search needs no model: a k or efSearch change reruns only the search.
+# Encoding and indexes. Product embeddings, FAISS and BM25 indexes are built once per corpus
+# (per experiment in the catalogue protocol, per seed otherwise) and shared by every approach
+# using them; queries are encoded per seed, in their own job, so dense search needs no model.
 
 
-rule encode:
+rule encode_products:
     input:
-        corpus=seed_dir("corpus.parquet"),
-        queries=seed_dir("queries.tsv"),
-        fields=fields_input(lambda w: MODELS[w.model]["fields"]),
+        corpus=corpus_dir("corpus.parquet"),
+        fields=lambda w: (
+            [f"{R}/{w.corpus}/fields.parquet"] if MODELS[w.model]["fields"] else []
+        ),
+        weights=lambda w: model_weights(MODELS[w.model]),
     output:
-        **encode_outputs(),
-    wildcard_constraints:
-        model=models_of(per_seed_corpus=True),
-    params:
-        path=lambda w: MODELS[w.model]["path"],
-        document_prefix=lambda w: MODELS[w.model]["document_prefix"],
-        query_prefix=lambda w: MODELS[w.model]["query_prefix"],
-        batch_size=lambda w: MODELS[w.model]["batch_size"],
-        max_length=lambda w: MODELS[w.model]["max_length"],
-        precision=lambda w: MODELS[w.model]["precision"],
-        fields=lambda w: MODELS[w.model]["fields"],
-        device=config["device"],
-        shard=shard_of,
-        shards=SHARDS,
-    threads: MODEL_THREADS
+        **(
+            {"embeddings": corpus_dir("embeddings/{model}.npy")}
+            if SHARDS == 1
+            else {"part": part_output(corpus_dir("embeddings/{model}.npy"), ".npz")}
+        ),
+    log:
+        part(f"{R}/logs/{{corpus}}/encode_{{model}}.log"),
     priority: lambda w: critical_priority(models=[w.model])
+    conda:
+        "../../envs/retrieve.yaml"
+    threads: MODEL_THREADS
     resources:
         gpu=GPUS,
         cpus_per_task=lambda wildcards, threads: threads,
-    log:
-        part(f"{R}/logs/seed{{seed}}/encode_{{model}}.log"),
-    conda:
-        "../../envs/retrieve.yaml"
-    script:
-        "../scripts/encode.py"
-
-
-rule index:
-    input:
-        embeddings=seed_dir("embeddings/{model}.npy"),
-    output:
-        index=seed_dir("index/{model}.faiss"),
     params:
-        index=lambda w: MODELS[w.model]["index"],
-        hnsw_m=hnsw_setting("hnsw_m"),
-        ef_construction=hnsw_setting("ef_construction"),
-    priority: lambda w: critical_priority(models=[w.model])
-    log:
-        f"{R}/logs/seed{{seed}}/index_{{model}}.log",
-    conda:
-        "../../envs/retrieve.yaml"
+        **model_params(
+            "path", "document_prefix", "batch_size", "max_length", "precision"
+        ),
+        dtype=lambda w: MODELS[w.model]["embedding_dtype"],
+        model_fields=lambda w: MODELS[w.model]["fields"],
+        device=config["device"],
+        shard=shard_of,
+        shards=SHARDS,
     script:
-        "../scripts/index.py"
+        "../scripts/step.py"
 
 
 rule encode_queries:
     input:
         queries=seed_dir("queries.tsv"),
-        normalized=seed_dir("queries/{qnorm}.tsv"),
+        normalized=lambda w: (
+            [f"{R}/seed{w.seed}/queries/{QSETS[w.qset]}.tsv"] if QSETS[w.qset] else []
+        ),
+        weights=lambda w: model_weights(MODELS[w.model]),
     output:
-        embeddings=seed_dir("embeddings/{model}.q-{qnorm}.npy"),
-        seconds=seed_dir("latency/queries/{model}.q-{qnorm}.tsv"),
-    wildcard_constraints:
-        qnorm="|".join(map(re.escape, QNORMS)) or "(?!)",
-    params:
-        path=lambda w: MODELS[w.model]["path"],
-        query_prefix=lambda w: MODELS[w.model]["query_prefix"],
-        max_length=lambda w: MODELS[w.model]["max_length"],
-        device=config["device"],
-    threads: 4
+        embeddings=seed_dir("query_embeddings/{model}.{qset}.npy"),
+        seconds=seed_dir("latency/queries/{model}.{qset}.tsv"),
+    log:
+        f"{R}/logs/seed{{seed}}/encode_queries_{{model}}.{{qset}}.log",
+    priority: lambda w: critical_priority(models=[w.model])
+    conda:
+        "../../envs/retrieve.yaml"
+    threads: MODEL_THREADS
     resources:
         gpu=GPUS,
         cpus_per_task=lambda wildcards, threads: threads,
+    params:
+        **model_params("path", "query_prefix", "max_length", "precision"),
+        device=config["device"],
+    script:
+        "../scripts/step.py"
+
+
+rule index:
+    input:
+        embeddings=corpus_dir("embeddings/{model}.npy"),
+    output:
+        index=corpus_dir("index/{model}.faiss"),
     log:
-        f"{R}/logs/seed{{seed}}/encode_queries_{{model}}_{{qnorm}}.log",
+        f"{R}/logs/{{corpus}}/index_{{model}}.log",
+    priority: lambda w: critical_priority(models=[w.model])
     conda:
         "../../envs/retrieve.yaml"
+    params:
+        index=lambda w: MODELS[w.model]["index"],
+        hnsw_m=hnsw_setting("hnsw_m"),
+        ef_construction=hnsw_setting("ef_construction"),
     script:
-        "../scripts/encode_queries.py"
+        "../scripts/step.py"
+
+
+rule bm25_index:
+    input:
+        corpus=corpus_dir("corpus.parquet"),
+        fields_file=lambda w: (
+            [f"{R}/{w.corpus}/fields.parquet"]
+            if BM25_INDEXES[w.bm25]["fields"]
+            else []
+        ),
+    output:
+        index=directory(corpus_dir("bm25/{bm25}")),
+    log:
+        f"{R}/logs/{{corpus}}/bm25_index_{{bm25}}.log",
+    wildcard_constraints:
+        bm25=regex(BM25_INDEXES),
+    conda:
+        "../../envs/retrieve.yaml"
+    params:
+        **{
+            key: (lambda w, key=key: BM25_INDEXES[w.bm25][key])
+            for key in (*BM25_KEYS, "fields")
+        },
+    script:
+        "../scripts/step.py"

@@ -23,16 +23,16 @@ rule tables:
             labels={"table": "paper table (LaTeX)"},
         ),
         rst=f"{R}/tables/results.rst",
-    params:
-        baseline=BASELINE,
-        gains=EVAL["gains"],
-        n_queries=None if SAMPLING["n_queries"] == "all" else SAMPLING["n_queries"],
     log:
         f"{R}/logs/tables.log",
     conda:
         "../../envs/evaluate.yaml"
+    params:
+        baseline=BASELINE,
+        gains=EVAL["gains"],
+        n_queries=None if SAMPLING["n_queries"] == "all" else SAMPLING["n_queries"],
     script:
-        "../scripts/tables.py"
+        "../scripts/step.py"
 
 
 rule plots:
@@ -59,15 +59,15 @@ rule plots:
             caption="../report/plot_quality_latency.rst",
             labels={"plot": "quality vs latency"},
         ),
-    params:
-        metric=REPORT["plot_metric"],
-        dpi=REPORT["dpi"],
     log:
         f"{R}/logs/plots.log",
     conda:
         "../../envs/evaluate.yaml"
+    params:
+        metric=REPORT["plot_metric"],
+        dpi=REPORT["dpi"],
     script:
-        "../scripts/plots.py"
+        "../scripts/step.py"
 
 
 rule provenance:
@@ -76,19 +76,19 @@ rule provenance:
         metrics=f"{R}/metrics.csv",
         analysis=bm25_analysis_files(),
     output:
-        report(
+        provenance=report(
             f"{R}/provenance.json",
             category="Provenance",
             caption="../report/provenance.rst",
             labels={"file": "provenance"},
         ),
-    params:
-        config=config,
-        models={name: m["path"] for name, m in MODELS.items()},
-        snakemake_version=SNAKEMAKE_VERSION,
     log:
         f"{R}/logs/provenance.log",
     conda:
         "../../envs/provenance.yaml"
+    params:
+        config=config,
+        models={name: m["path"] for name, m in MODELS.items()},
+        snakemake_version=SNAKEMAKE_VERSION,
     script:
-        "../scripts/provenance.py"
+        "../scripts/step.py"

@@ -1,24 +1,19 @@
-# Shards (config `shards: N` > 1): join the parts of encode and rerank (see cluster.smk).
+# Shards (config `shards: N` > 1): join the parts of encode_products and rerank (cluster.smk).
 
 
 if SHARDS > 1:
 
     rule merge_embeddings:
         input:
-            parts=parts(seed_dir("embeddings/{model}.npy"), ".npz"),
-            queries=seed_dir("queries.tsv"),
+            parts=parts(corpus_dir("embeddings/{model}.npy"), ".npz"),
         output:
-            embeddings=seed_dir("embeddings/{model}.npy"),
-            queries=seed_dir("embeddings/{model}.queries.npy"),
-            seconds=seed_dir("latency/queries/{model}.tsv"),
-        wildcard_constraints:
-            model=models_of(per_seed_corpus=True),
+            embeddings=corpus_dir("embeddings/{model}.npy"),
         log:
-            f"{R}/logs/seed{{seed}}/merge_embeddings_{{model}}.log",
+            f"{R}/logs/{{corpus}}/merge_embeddings_{{model}}.log",
         conda:
             "../../envs/retrieve.yaml"
         script:
-            "../scripts/merge_embeddings.py"
+            "../scripts/step.py"
 
     rule merge_rerank:
         input:
@@ -27,12 +22,12 @@ if SHARDS > 1:
         output:
             run=seed_dir("runs/{approach}.tsv"),
             latency=seed_dir("latency/{approach}.tsv"),
-        wildcard_constraints:
-            approach=names_of("rerank"),
         log:
             f"{R}/logs/seed{{seed}}/merge_run_{{approach}}.log",
+        wildcard_constraints:
+            approach=names_of("rerank"),
         localrule: True
         conda:
             "../../envs/retrieve.yaml"
         script:
-            "../scripts/merge_runs.py"
+            "../scripts/step.py"

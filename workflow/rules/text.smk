@@ -1,56 +1,64 @@
-# Product text: the corpus each protocol searches, and per-query candidates for task1-rerank.
+# Corpus: the products the protocol searches (the one step that differs between protocols),
+# their fields, and the normalized queries.
 
 
 rule corpus:
     input:
-        examples=config["data"]["examples"],
+        **(
+            {}
+            if CATALOGUE
+            else {
+                "examples": config["data"]["examples"],
+                "sample": f"{R}/{{corpus}}/sample.parquet",
+            }
+        ),
         products=config["data"]["products"],
-        sample=seed_dir("sample.parquet"),
     output:
-        corpus=seed_dir("corpus.parquet"),
-        candidates=seed_dir("candidates.tsv"),
+        **({} if CATALOGUE else {"candidates": corpus_dir("candidates.tsv")}),
+        corpus=corpus_dir("corpus.parquet"),
+    log:
+        f"{R}/logs/{{corpus}}/corpus.log",
+    conda:
+        "../../envs/data.yaml"
     params:
         protocol=config["protocol"],
         fields=config["text"]["fields"],
         locale=SAMPLING["locale"],
         distractors=config["distractors"] if config["protocol"] == "judged-pool" else 0,
-    log:
-        f"{R}/logs/seed{{seed}}/corpus.log",
-    conda:
-        "../../envs/data.yaml"
+        seed=lambda w: None if CATALOGUE else int(w.corpus.removeprefix("seed")),
     script:
-        "../scripts/corpus.py"
+        "../scripts/step.py"
 
 
 rule fields:
     input:
         products=config["data"]["products"],
-        corpus=seed_dir("corpus.parquet"),
+        corpus=corpus_dir("corpus.parquet"),
     output:
-        fields=seed_dir("fields.parquet"),
-    params:
-        locale=SAMPLING["locale"],
+        fields=corpus_dir("fields.parquet"),
     log:
-        f"{R}/logs/seed{{seed}}/fields.log",
+        f"{R}/logs/{{corpus}}/fields.log",
     conda:
         "../../envs/data.yaml"
+    params:
+        locale=SAMPLING["locale"],
     script:
-        "../scripts/fields.py"
+        "../scripts/step.py"
 
 
 rule normalize_queries:
     input:
         queries=seed_dir("queries.tsv"),
-        corpus=seed_dir("corpus.parquet"),
+        corpus=CORPUS,
     output:
-        seed_dir("queries/{qnorm}.tsv"),
-    wildcard_constraints:
-        qnorm="|".join(map(re.escape, QNORMS)) or "(?!)",
-    params:
-        spec=lambda w: QNORMS[w.qnorm],
+        queries=seed_dir("queries/{qnorm}.tsv"),
     log:
         f"{R}/logs/seed{{seed}}/normalize_queries_{{qnorm}}.log",
+    wildcard_constraints:
+        qnorm=regex(QNORMS),
     conda:
         "../../envs/retrieve.yaml"
+    params:
+        spec=lambda w: QNORMS[w.qnorm],
     script:
-        "../scripts/normalize_queries.py"
+        "../scripts/step.py"

@@ -1,0 +1,38 @@
+"""Indexes, once per corpus: a model's FAISS index (flat or HNSW), a BM25 index per analyzer and
+settings, shared by every approach and seed that can share it (shopbench.backends)."""
+
+from __future__ import annotations
+
+import logging
+
+from .. import backends
+
+log = logging.getLogger("shopbench")
+
+ROWS_PER_PIECE = 50_000
+
+
+def index(embeddings: str, index_out: str, *, index: str = "flat", **settings) -> None:
+    """The dense index of a model's embeddings: backend ``index`` (flat or hnsw)."""
+    hnsw = {k: v for k, v in settings.items() if v is not None}
+    backends.get(index).build(embeddings, index_out, **hnsw)
+    log.info("%s index of %s", index, embeddings)
+
+
+def text_batches(path: str, column: str, rows: int = ROWS_PER_PIECE):
+    """``() -> batches of the texts of one column`` of a parquet file, read a piece at a time."""
+    def batches():
+        import pyarrow.parquet as pq
+
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=[column]):
+            yield batch.column(0).to_pylist()
+    return batches
+
+
+def bm25_index(corpus: str, index_out: str, *, backend: str, analyzer, k1: float, b: float,
+               fields: list[str] | None = None, fields_file: str | None = None) -> None:
+    """A BM25 index of the corpus text, or of each product field of ``fields`` (then read from
+    the corpus' fields.parquet, ``fields_file``), for one analyzer and k1, b."""
+    sources = ({f: text_batches(fields_file, f) for f in fields} if fields
+               else {"text": text_batches(corpus, "text")})
+    backends.get(backend).build(sources, index_out, analyzer=analyzer, k1=k1, b=b)

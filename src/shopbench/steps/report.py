@@ -1,0 +1,49 @@
+"""Report: the paper tables, the plots and provenance."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..files import atomic_outputs, write_text_atomic
+
+
+def tables(summary: str, significance: str, metrics: str, md_out: str, tex_out: str,
+           rst_out: str, *, baseline: str, gains: dict, n_queries: int) -> None:
+    """The paper table (Markdown, LaTeX, reST); ``n_queries`` is the number asked for."""
+    from .. import report
+
+    summary = pd.read_csv(summary)
+    try:
+        sig = pd.read_csv(significance)
+    except pd.errors.EmptyDataError:
+        sig = pd.DataFrame()
+    per_seed = pd.read_csv(metrics)
+    per_seed = per_seed[per_seed["approach"] == per_seed["approach"].iloc[0]]
+    n_per_seed = dict(zip(per_seed["seed"].astype(int), per_seed["n_queries"].astype(int)))
+    md, tex, rst = report.paper_tables(summary, sig, baseline, gains, n_per_seed=n_per_seed,
+                                       n_asked=n_queries)
+    with atomic_outputs(md_out, tex_out, rst_out) as (md_tmp, tex_tmp, rst_tmp):
+        write_text_atomic(md_tmp, md)
+        write_text_atomic(tex_tmp, tex)
+        write_text_atomic(rst_tmp, rst)
+
+
+def plots(summary: str, per_query: str, latency: str, *, metrics_out: str,
+          heatmap_out: str, quality_latency_out: str, metric: str, dpi: int) -> None:
+    from .. import report
+
+    summary, latency = pd.read_csv(summary), pd.read_csv(latency)
+    per_query = pd.read_csv(per_query, keep_default_na=False,
+                            na_values={"first_rel_rank": [""]})
+    with atomic_outputs(metrics_out, heatmap_out, quality_latency_out) as (m_tmp, h_tmp, q_tmp):
+        report.plot_metrics(summary, m_tmp, dpi)
+        report.plot_heatmap(per_query, metric, h_tmp, dpi)
+        report.plot_quality_latency(summary, latency, metric, q_tmp, dpi)
+
+
+def provenance(data: list[str], metrics: str, provenance_out: str, *, config: dict,
+               models: dict, snakemake_version: str, analysis: list[str] = ()) -> None:
+    from .. import provenance as P
+
+    P.write(provenance_out, config=config, models=models, data_files=list(data),
+            snakemake_version=snakemake_version, analysis_files=list(analysis))

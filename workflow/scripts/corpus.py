@@ -1,9 +1,0 @@
-import sys  # make src/shopbench importable without installation (e.g. --sdm conda)
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-from shopbench import steps
-from shopbench.logs import step_logging
-
-with step_logging(snakemake.log):
-    steps.corpus(snakemake.input.examples, snakemake.input.products, snakemake.input.sample,
-                 snakemake.output.corpus, snakemake.output.candidates,
-                 seed=int(snakemake.wildcards.seed), **snakemake.params)

@@ -1,8 +1,0 @@
-import sys  # make src/shopbench importable without installation (e.g. --sdm conda)
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-from shopbench import steps
-from shopbench.logs import step_logging
-
-with step_logging(snakemake.log):
-    steps.fusion_run(list(snakemake.input.runs), snakemake.output.run, snakemake.output.latency,
-                     approach=snakemake.wildcards.approach, **snakemake.params)

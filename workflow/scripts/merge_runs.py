@@ -1,8 +1,0 @@
-import sys  # make src/shopbench importable without installation (e.g. --sdm conda)
-sys.path.insert(0, f"{snakemake.scriptdir}/../../src")
-from shopbench import steps
-from shopbench.logs import step_logging
-
-with step_logging(snakemake.log):
-    steps.merge_runs(snakemake.input.runs, snakemake.input.latency, snakemake.output.run,
-                     snakemake.output.latency)
