@@ -1,4 +1,5 @@
 # Product text: the corpus each protocol searches, and per-query candidates for task1-rerank.
+from shopbench.normalize import dictionary_files
 
 
 rule corpus:
@@ -42,6 +43,7 @@ rule normalize_queries:
     input:
         queries=seed_dir("queries.tsv"),
         corpus=seed_dir("corpus.parquet"),
+        dictionary=lambda w: dictionary_files(QNORMS[w.qnorm]),
     output:
         seed_dir("queries/{qnorm}.tsv"),
     wildcard_constraints:
