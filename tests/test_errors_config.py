@@ -172,7 +172,7 @@ CASES = [
     ("unknown-normalization-step", _set("query_normalizations", [
         {"name": "clean", "steps": ["unicode", "lowercase"]}]),
      r"config query_normalizations\[0\]\.steps\[1\]: 'lowercase' is not one of \['unicode', "
-     r"'spelling', 'plurals', 'stem'\]"),
+     r"'spelling', 'plurals', 'stem', 'dictionary'\]"),
     ("unknown-normalization-language", _set("query_normalizations", [
         {"name": "clean", "steps": ["stem"], "language": "german"}]),
      r"config query_normalizations\[0\]\.language: 'german' is not one of \['english', "

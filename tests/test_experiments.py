@@ -85,7 +85,7 @@ def test_every_approach_option_appears_in_an_experiment():
                                           "japanese"]),
               "analyzer-option:stopwords", "analyzer-option:fold_accents",
               "analyzer-option:method",
-              *(f"step:{s}" for s in ["unicode", "spelling", "plurals", "stem"]),
+              *(f"step:{s}" for s in ["unicode", "spelling", "plurals", "stem", "dictionary"]),
               "language:english", "language:spanish",
               *(f"method:{m}" for m in ["rrf", "combsum", "combmnz"]),
               *(f"normalization:{n}" for n in ["min-max", "z-score", "l2"])}

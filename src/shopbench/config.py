@@ -169,6 +169,7 @@ def _check_approach_options(config: dict, models: dict) -> None:
     from . import analyzers
 
     norms = _unique(config["query_normalizations"], "query_normalizations")
+    _check_dictionaries(config["query_normalizations"])
     for i, model in enumerate(config["models"]):
         if model.get("fields") and model["kind"] != "bi-encoder":
             raise ShopbenchError(f"config models[{i}].fields: only bi-encoders embed chosen "
@@ -196,6 +197,27 @@ def _check_approach_options(config: dict, models: dict) -> None:
         if name is not None and name not in norms:
             raise ShopbenchError(f"config approaches[{i}].query_normalization: {name!r} is "
                                  f"not defined under query_normalizations")
+
+
+def _check_dictionaries(norms: list[dict]) -> None:
+    """A dictionary option needs the dictionary step; its file is read and checked now, so a
+    bad file stops the run before any job."""
+    from . import normalize
+
+    for i, norm in enumerate(norms):
+        if "dictionary" not in norm["steps"]:
+            for key, unset in (("dictionary", None), ("dictionary_mode", "replace")):
+                if norm.get(key, unset) != unset:
+                    raise ShopbenchError(
+                        f"config query_normalizations[{i}].{key}: set, but steps "
+                        f"{norm['steps']} has no dictionary step; add dictionary to steps or "
+                        f"remove {key}")
+            continue
+        path = normalize.dictionary_path(norm)
+        try:
+            normalize.Dictionary.load(path)
+        except ShopbenchError as exc:
+            raise ShopbenchError(f"config query_normalizations[{i}].dictionary: {exc}") from None
 
 
 def _check_references(config: dict) -> None:

@@ -11,6 +11,7 @@ from shopbench.config import check_plain_yaml as _check_plain_yaml
 from shopbench.data import check_files as _check_data_files
 from shopbench.errors import ShopbenchError
 from shopbench.models import check_models as _check_models
+from shopbench.normalize import dictionary_files
 
 try:
     _check_plain_yaml(workflow.config_settings.configfiles)

@@ -50,6 +50,7 @@ rule normalize_queries:
     input:
         queries=seed_dir("queries.tsv"),
         corpus=CORPUS,
+        dictionary=lambda w: dictionary_files(QNORMS[w.qnorm]),
     output:
         queries=seed_dir("queries/{qnorm}.tsv"),
     log:

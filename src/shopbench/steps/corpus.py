@@ -72,9 +72,11 @@ def read_fields(fields_file: str, docids: np.ndarray, columns=None) -> pd.DataFr
     return frame
 
 
-def normalize_queries(queries: str, corpus: str, queries_out: str, *, spec: dict) -> None:
+def normalize_queries(queries: str, corpus: str, queries_out: str, *, spec: dict,
+                      dictionary: str | None = None) -> None:
     """The queries after a named normalization: qid, query (normalized), original, changes
-    (what each step changed), seconds (per query)."""
+    (what each step changed), seconds (per query). ``dictionary``: the dictionary step's file,
+    an input so that editing it reruns the normalization (read through ``spec``)."""
     from .. import analyzers
     from .. import normalize as N
 
