@@ -15,7 +15,7 @@ import pytest
 from shopbench import normalize as N
 from shopbench.config import validate
 from shopbench.errors import ShopbenchError
-from shopbench.steps import read_normalized
+from shopbench.steps.corpus import read_normalized
 from test_errors_config import base_config, dry_run
 from workflow_runner import REPO, demo_config, snakemake, write_config
 
