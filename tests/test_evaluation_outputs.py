@@ -65,6 +65,39 @@ def test_one_seed_summary_interval_equals_metrics_interval():
     assert "the same as in metrics.csv" in md
 
 
+def test_summary_value_and_interval_are_one_statistic_with_unequal_seeds():
+    """Seeds that evaluate different numbers of queries: the value is the mean over all
+    (seed, query) pairs, the one its bootstrap interval and significance.csv are about."""
+    pq = pd.concat([per_query_frame(seeds=(1,), n=40, seed=1),
+                    per_query_frame(seeds=(2,), n=10, seed=2)], ignore_index=True)
+    metrics, summ = summary_of(pq)
+    sig = S.significance(pq, "minilm", ORDER, n_perm=200)
+    for approach in ORDER:
+        row = summ.set_index("approach").loc[approach]
+        pairs = pq[pq["approach"] == approach]
+        assert row["n_queries"] == 50
+        for metric in METRICS:
+            assert row[metric] == pytest.approx(pairs[metric].mean(), abs=1e-12)
+            assert row[f"{metric}_ci_low"] <= row[metric] <= row[f"{metric}_ci_high"]
+            seed_means = metrics[metrics["approach"] == approach][metric]
+            assert row[metric] != pytest.approx(seed_means.mean(), abs=1e-9)  # 40 vs 10 queries
+        if approach != "minilm":
+            tested = sig[(sig["approach"] == approach) & (sig["metric"] == "mrr")].iloc[0]
+            assert tested["mean"] == pytest.approx(row["mrr"], abs=1e-12)
+
+
+def test_seed_interval_stays_inside_the_metric_range():
+    pq = per_query_frame(seeds=(1, 2), n=20)
+    pq.loc[pq["seed"] == 1, "hits@1"] = 0.0  # seed means 0 and 1: t interval 0.5 +- 6.4
+    pq.loc[pq["seed"] == 2, "hits@1"] = 1.0
+    _, summ = summary_of(pq)
+    assert summ["hits@1_seed_ci_low"].tolist() == [0.0] * 3
+    assert summ["hits@1_seed_ci_high"].tolist() == [1.0] * 3
+    for metric in METRICS:
+        assert (summ[f"{metric}_seed_ci_low"] >= 0).all()
+        assert (summ[f"{metric}_seed_ci_high"] <= 1).all()
+
+
 def test_stratified_interval_is_built_from_the_per_seed_resamples():
     rng = np.random.default_rng(5)
     a, b = rng.uniform(size=20), rng.uniform(size=35)

@@ -80,7 +80,8 @@ def paper_tables(summary: pd.DataFrame, sig: pd.DataFrame, baseline: str,
           "bootstrap 95% CI over (seed, query) pairs, queries resampled within each seed")
     note = " ".join(part for part in [
         sample_note(n_per_seed, n_asked),
-        f"Mean over seeds and queries [{ci}]; best in bold; {dagger}",
+        f"{'Mean over queries' if seeds == 1 else 'Mean over all (seed, query) pairs'} "
+        f"[{ci}]; best in bold; {dagger}",
         f"nDCG gains E {gains['E']}, S {gains['S']}, C {gains['C']}, I {gains['I']} (ESCI "
         f"paper; the official esci-data trec_eval command swaps S and C)."] if part)
     md = ["| approach | " + " | ".join(LABELS[m] for m in metrics) + " |",
