@@ -106,6 +106,15 @@ def test_header_only_examples_file_is_reported_at_parse_time(tmp_path, fmt):
                         r"point data\.examples at a file with data rows")
 
 
+def test_a_plain_run_names_no_empty_profile(tmp_path):
+    """The workflow ships no workflow profile (an empty profiles/default made every command
+    print 'Using workflow specific profile profiles/default' for no settings)."""
+    proc = snakemake(tmp_path, write_config(tmp_path, config_for(EXAMPLES, PRODUCTS)), "-n")
+    out = proc.stdout + proc.stderr
+    assert "profile" not in out.lower(), out[-3000:]
+    assert "sample" in out  # the plan was printed
+
+
 def test_download_true_skips_the_check(tmp_path):
     """With data.download the files are the download rules' outputs: no check at parse time."""
     config = config_for(tmp_path / "ex.parquet", tmp_path / "pr.parquet")
