@@ -599,13 +599,16 @@ def tables(summary_file: str, significance_file: str, metrics_file: str, md_out:
 
 
 def plots(summary_file: str, per_query_file: str, latency_file: str, *, metrics_out: str,
-          heatmap_out: str, quality_latency_out: str, metric: str, dpi: int) -> None:
+          heatmap_out: str, quality_latency_out: str, metric: str, dpi: int,
+          name: str | None = None) -> None:
+    """The three plots; ``name``: the experiment's, for the titles."""
     from . import report
 
     summary = pd.read_csv(summary_file)
     per_query = pd.read_csv(per_query_file, keep_default_na=False,
                             na_values={"first_rel_rank": [""]})
     with atomic_outputs(metrics_out, heatmap_out, quality_latency_out) as (m_tmp, h_tmp, q_tmp):
-        report.plot_metrics(summary, m_tmp, dpi)
+        report.plot_metrics(summary, m_tmp, dpi, name)
         report.plot_heatmap(per_query, metric, h_tmp, dpi)
-        report.plot_quality_latency(summary, pd.read_csv(latency_file), metric, q_tmp, dpi)
+        report.plot_quality_latency(summary, pd.read_csv(latency_file), metric, q_tmp, dpi,
+                                    name)

@@ -62,6 +62,7 @@ rule plots:
     params:
         metric=REPORT["plot_metric"],
         dpi=REPORT["dpi"],
+        name=config["name"],
     log:
         f"{R}/logs/plots.log",
     conda:
