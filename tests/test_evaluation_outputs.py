@@ -425,7 +425,7 @@ def test_heatmap_shows_the_queries_that_separate_the_approaches():
     assert (np.diff(spread[:12]) <= 0).all() and spread[0] == pytest.approx(0.5)
     assert (spread[12:] == 0).all() and (data[12:] == 0).all()
     title = fig.axes[0].get_title(loc="left")
-    assert title == ("MRR per query, 35 queries. Top: the 12 where the approaches differ, "
+    assert title == ("MRR per query, 35 queries.\nTop: the 12 where the approaches differ, "
                      "largest range (max - min) first;\nbelow the line: the 3 every approach "
                      "scores the same, lowest first;\nnot shown: 20 every approach scores 1")
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]

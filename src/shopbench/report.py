@@ -312,7 +312,7 @@ def heatmap_title(metric: str, rows: dict) -> str:
         return f"{shown}" if shown == of else f"{shown} of {of}"
 
     what = "queries" if rows["seeds"] == 1 else "(seed, query) rows"
-    lines = [f"{label} per query, {rows['n']} {what}. Top: the "
+    lines = [f"{label} per query, {rows['n']} {what}.\nTop: the "
              f"{count(len(rows['differ']), rows['n_differ'])} where the approaches differ, "
              f"largest range (max - min) first"]
     if rows["n_same"]:
