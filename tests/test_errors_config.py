@@ -60,6 +60,9 @@ def _add(*approaches: dict):
 
 
 DELETE = object()
+NORMS = {"es-stem": {"name": "es-stem", "steps": ["unicode", "stem"], "language": "spanish"},
+         "es-plurals": {"name": "es-plurals", "steps": ["unicode", "plurals"],
+                        "language": "spanish"}}
 
 # (id, change to the valid base config, regex the message must match)
 CASES = [
@@ -180,6 +183,34 @@ CASES = [
     ("duplicate-normalization", _set("query_normalizations", [
         {"name": "n", "steps": ["stem"]}, {"name": "n", "steps": ["unicode"]}]),
      r"config query_normalizations\[1\]\.name: duplicate query normalization name 'n'"),
+    # word forms changed on the query side only (esci-es's bm25-stem-queries used to)
+    ("stemmed-queries-unstemmed-index",
+     lambda c: (_set("query_normalizations", [NORMS["es-stem"]])(c),
+                _set("approaches.1.analyzer", {"name": "unicode", "fold_accents": True})(c),
+                _set("approaches.1.query_normalization", "es-stem")(c)),
+     r"config approaches\[1\]\.query_normalization: 'es-stem' stems the queries \(spanish "
+     r"Snowball\), but the approach's analyzer unicode\(fold_accents=True\) does not stem the "
+     r"products, so stemmed query words miss them .*; use analyzer: spanish \(it stems products "
+     r"and queries alike\), or remove 'stem' from the steps of 'es-stem'"),
+    ("stemmed-queries-notebook-index",
+     lambda c: (_set("query_normalizations", [{"name": "s", "steps": ["stem"]}])(c),
+                _set("approaches.1.query_normalization", "s")(c)),
+     r"config approaches\[1\]\.query_normalization: 's' stems the queries \(english "
+     r"Snowball\), but the approach's analyzer notebook does not stem the products"),
+    ("stemmed-queries-other-language",
+     lambda c: (_set("query_normalizations", [NORMS["es-stem"]])(c),
+                _set("approaches.1.analyzer", {"name": "english", "stopwords": True})(c),
+                _set("approaches.1.query_normalization", "es-stem")(c)),
+     r"config approaches\[1\]\.query_normalization: 'es-stem' stems the queries \(spanish "
+     r"Snowball\), but the approach's analyzer english\(stopwords=True, fold_accents=False\) "
+     r"stems the products in english: query and product words would be stemmed in different "
+     r"languages; use analyzer: spanish, or language: english in 'es-stem'"),
+    ("plurals-other-language",
+     lambda c: (_set("query_normalizations", [NORMS["es-plurals"]])(c),
+                _set("approaches.1.analyzer", "english")(c),
+                _set("approaches.1.query_normalization", "es-plurals")(c)),
+     r"config approaches\[1\]\.query_normalization: 'es-plurals' folds the queries' plurals "
+     r"\(spanish\), but the approach's analyzer english\(.*\) stems the products in english"),
 ]
 
 
@@ -221,6 +252,22 @@ def test_catalogue_protocol_accepts_fields_and_query_normalization(where, value)
     assert checked["protocol"] == "catalogue"
     for key, want in value.items():
         assert checked[where][index][key] == want
+
+
+@pytest.mark.parametrize("norm, analyzer", [
+    (NORMS["es-stem"], "spanish"),  # stemmed on both sides
+    (NORMS["es-stem"], {"name": "spanish", "stopwords": True, "fold_accents": True}),
+    (NORMS["es-plurals"], "spanish"),
+    (NORMS["es-plurals"], "unicode"),  # singulars are words: one-sided, allowed
+    ({"name": "clean", "steps": ["unicode", "spelling", "plurals"]}, "notebook"),  # next-steps
+    ({"name": "u", "steps": ["unicode", "spelling"], "language": "spanish"}, "english"),
+])
+def test_word_forms_that_meet_the_index_are_valid(norm, analyzer):
+    config = base_config()
+    config["query_normalizations"] = [norm]
+    config["approaches"][1].update(analyzer=analyzer, query_normalization=norm["name"])
+    config["approaches"][0]["query_normalization"] = norm["name"]  # dense: no analyzer
+    validate(config)
 
 
 def test_validate_does_not_change_its_argument():

@@ -222,6 +222,45 @@ def test_parquet_binary_column_with_valid_utf8_is_read_as_text(tmp_path, pandas_
 
 
 # -- examples: filtering and sampling -----------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "tsv"])
+def test_header_only_examples_file(tmp_path, fmt):
+    """A file with the columns but no row says so, not that no row passed the filter."""
+    empty = examples_frame().iloc[:0]
+    path = tmp_path / f"ex.{fmt}"
+    if fmt == "parquet":
+        write_parquet(empty, path)
+    else:
+        empty.to_csv(path, index=False, sep="\t" if fmt == "tsv" else ",")
+    sample_fails(tmp_path, path, rf"examples file \S*ex\.{fmt} has no rows, only its column "
+                                 r"names; point data\.examples at a file with data rows")
+
+
+def test_conflicting_duplicate_judgments_keep_the_highest_label_with_a_warning(tmp_path,
+                                                                                caplog):
+    df = examples_frame()
+    twice = df.iloc[[0, 3]].assign(esci_label="I")  # P1 and P4 were E
+    again = df.iloc[[1]]  # P2: S twice, no conflict
+    path = write_parquet(pd.concat([df, twice, again], ignore_index=True),
+                         tmp_path / "ex.parquet")
+    with caplog.at_level(logging.WARNING, logger="shopbench"):
+        step = run_sample(tmp_path, path, n_queries=3)
+    assert ("2 (query, product) pair(s) of 6 judged pairs are judged more than once with "
+            "different labels (query 1 / product P1: E and I; query 2 / product P4: E and "
+            "I); each keeps its highest label (E > S > C > I); 1 more pair(s) repeat one "
+            "label") in caplog.text
+    qrels = pd.read_csv(step.paths[0], sep=" ", header=None,
+                        names=["qid", "iter", "docid", "grade"])
+    assert len(qrels) == 6 and qrels.duplicated(["qid", "docid"]).sum() == 0
+    assert qrels.set_index("docid").loc[["P1", "P2", "P4"], "grade"].tolist() == [3, 2, 3]
+
+
+def test_no_conflict_no_warning(tmp_path, caplog):
+    path = write_parquet(examples_frame(), tmp_path / "ex.parquet")
+    with caplog.at_level(logging.WARNING, logger="shopbench"):
+        run_sample(tmp_path, path, n_queries=3)
+    assert "judged more than once" not in caplog.text
+
+
 def test_no_rows_left_after_filtering(tmp_path):
     sample_fails(tmp_path, write_parquet(examples_frame(), tmp_path / "ex.parquet"),
                  r"no rows left after filtering for locale 'es' and labels \['C'\]; check "
@@ -329,6 +368,22 @@ def test_products_missing_columns(tmp_path, sampled):
     df = products_frame().drop(columns=["product_title", "product_brand"])
     corpus_fails(tmp_path, sampled, write_parquet(df, tmp_path / "pr.parquet"),
                  r"products file .* lacks required column\(s\) product_title, product_brand")
+
+
+def test_titles_only_products_suggest_text_fields(tmp_path, sampled):
+    df = products_frame()[["product_id", "product_title", "product_locale"]]
+    corpus_fails(tmp_path, sampled, write_parquet(df, tmp_path / "pr.parquet"),
+                 r"products file \S*pr\.parquet lacks the product text column\(s\) "
+                 r"product_brand, product_bullet_point, product_description of the fields the "
+                 r"corpus text is built from \(text\.fields: \[product_title, product_brand, "
+                 r"product_bullet_point, product_description\]\); it has product_title\. Set "
+                 r"text\.fields to the columns it has, e\.g\. text\.fields: \[product_title\]")
+
+
+def test_header_only_products_file(tmp_path, sampled):
+    corpus_fails(tmp_path, sampled, write_parquet(products_frame().iloc[:0],
+                                                  tmp_path / "pr.parquet"),
+                 r"products file \S*pr\.parquet has no rows, only its column names")
 
 
 def test_products_wrong_dtype(tmp_path, sampled):

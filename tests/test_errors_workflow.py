@@ -79,8 +79,40 @@ def test_a_text_field_missing_from_products_is_reported(tmp_path):
     path = tmp_path / "products.parquet"
     pd.read_parquet(PRODUCTS).drop(columns=["product_brand"]).to_parquet(path)
     fails_at_parse_time(tmp_path, config_for(EXAMPLES, path),
-                        r"products file \S* lacks required column\(s\) product_brand;")
+                        r"products file \S* lacks the product text column\(s\) product_brand "
+                        r"of the fields the corpus text is built from")
     check_files(EXAMPLES, path, ["product_title", "product_description"])  # not asked for
+
+
+def test_titles_only_products_suggest_text_fields_at_parse_time(tmp_path):
+    path = tmp_path / "products.csv"
+    pd.read_parquet(PRODUCTS)[["product_id", "product_locale", "product_title"]].to_csv(
+        path, index=False)
+    fails_at_parse_time(tmp_path, config_for(EXAMPLES, path),
+                        r"products file \S*products\.csv lacks the product text column\(s\) "
+                        r"product_brand, product_bullet_point, product_description .*; it has "
+                        r"product_title\. Set text\.fields to the columns it has, e\.g\. "
+                        r"text\.fields: \[product_title\]")
+    check_files(EXAMPLES, path, ["product_title"])  # what the message suggests passes
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_header_only_examples_file_is_reported_at_parse_time(tmp_path, fmt):
+    path = tmp_path / f"ex.{fmt}"
+    empty = pd.read_parquet(EXAMPLES).iloc[:0]
+    empty.to_parquet(path) if fmt == "parquet" else empty.to_csv(path, index=False)
+    fails_at_parse_time(tmp_path, config_for(path, PRODUCTS),
+                        rf"examples file \S*ex\.{fmt} has no rows, only its column names; "
+                        r"point data\.examples at a file with data rows")
+
+
+def test_a_plain_run_names_no_empty_profile(tmp_path):
+    """The workflow ships no workflow profile (an empty profiles/default made every command
+    print 'Using workflow specific profile profiles/default' for no settings)."""
+    proc = snakemake(tmp_path, write_config(tmp_path, config_for(EXAMPLES, PRODUCTS)), "-n")
+    out = proc.stdout + proc.stderr
+    assert "profile" not in out.lower(), out[-3000:]
+    assert "sample" in out  # the plan was printed
 
 
 def test_download_true_skips_the_check(tmp_path):

@@ -65,6 +65,39 @@ def test_one_seed_summary_interval_equals_metrics_interval():
     assert "the same as in metrics.csv" in md
 
 
+def test_summary_value_and_interval_are_one_statistic_with_unequal_seeds():
+    """Seeds that evaluate different numbers of queries: the value is the mean over all
+    (seed, query) pairs, the one its bootstrap interval and significance.csv are about."""
+    pq = pd.concat([per_query_frame(seeds=(1,), n=40, seed=1),
+                    per_query_frame(seeds=(2,), n=10, seed=2)], ignore_index=True)
+    metrics, summ = summary_of(pq)
+    sig = S.significance(pq, "minilm", ORDER, n_perm=200)
+    for approach in ORDER:
+        row = summ.set_index("approach").loc[approach]
+        pairs = pq[pq["approach"] == approach]
+        assert row["n_queries"] == 50
+        for metric in METRICS:
+            assert row[metric] == pytest.approx(pairs[metric].mean(), abs=1e-12)
+            assert row[f"{metric}_ci_low"] <= row[metric] <= row[f"{metric}_ci_high"]
+            seed_means = metrics[metrics["approach"] == approach][metric]
+            assert row[metric] != pytest.approx(seed_means.mean(), abs=1e-9)  # 40 vs 10 queries
+        if approach != "minilm":
+            tested = sig[(sig["approach"] == approach) & (sig["metric"] == "mrr")].iloc[0]
+            assert tested["mean"] == pytest.approx(row["mrr"], abs=1e-12)
+
+
+def test_seed_interval_stays_inside_the_metric_range():
+    pq = per_query_frame(seeds=(1, 2), n=20)
+    pq.loc[pq["seed"] == 1, "hits@1"] = 0.0  # seed means 0 and 1: t interval 0.5 +- 6.4
+    pq.loc[pq["seed"] == 2, "hits@1"] = 1.0
+    _, summ = summary_of(pq)
+    assert summ["hits@1_seed_ci_low"].tolist() == [0.0] * 3
+    assert summ["hits@1_seed_ci_high"].tolist() == [1.0] * 3
+    for metric in METRICS:
+        assert (summ[f"{metric}_seed_ci_low"] >= 0).all()
+        assert (summ[f"{metric}_seed_ci_high"] <= 1).all()
+
+
 def test_stratified_interval_is_built_from_the_per_seed_resamples():
     rng = np.random.default_rng(5)
     a, b = rng.uniform(size=20), rng.uniform(size=35)
@@ -317,25 +350,57 @@ def test_heatmap_labels_fit_and_name_their_seed():
         assert len(lab.get_text()) <= len("s1 \u00b7 ") + 40
 
 
-def test_quality_latency_labels_inside_and_error_bars():
+def test_quality_latency_names_approaches_in_a_legend_clear_of_the_data():
     pq = per_query_frame()
     _, summ = summary_of(pq)
-    lat = pd.DataFrame({"approach": ORDER, "p50_ms": [5.0, 0.5, 5.6], "p95_ms": [9.0, 1.0, 9.9],
-                        "mean_ms": [6.0, 0.6, 6.5]})
-    fig = report.quality_latency_figure(summ, lat, "mrr")
+    lat = pd.DataFrame({"approach": ORDER, "step_p50_ms": [5.0, 0.5, 0.1],
+                        "p50_ms": [5.0, 0.5, 5.6], "p95_ms": [9.0, 1.0, 9.9],
+                        "mean_ms": [6.0, 0.6, 6.5]})  # minilm and hybrid nearly coincide
+    fig = report.quality_latency_figure(summ, lat, "mrr", name="exp")
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     ax = fig.axes[0]
-    axes_box = ax.get_window_extent(renderer)
-    texts = [t for t in ax.texts if t.get_text() in ORDER]
-    assert len(texts) == 3
-    for t in texts:
-        box = t.get_window_extent(renderer)
-        assert axes_box.x0 <= box.x0 and box.x1 <= axes_box.x1 and box.y1 <= axes_box.y1
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "minilm", "bm25", "hybrid (own step: p50 0.1 ms)"]  # hybrid's pipeline is minilm's
+    box = legend.get_window_extent(renderer)
+    assert not _boxes_overlap(box, ax.get_window_extent(renderer))
+    assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
+    assert not [t for t in ax.texts]  # no labels at the points to collide
+    markers = [h.get_marker() for h in legend.legend_handles]
+    assert len(set(markers)) == len(ORDER)  # coinciding points stay told apart
     assert len(ax.containers) == 3
     assert all(c.has_yerr and c.has_xerr for c in ax.containers)
-    boxes = [t.get_window_extent(renderer) for t in texts]  # minilm and hybrid nearly coincide
-    assert not any(_boxes_overlap(a, b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert "whole pipeline" in ax.get_xlabel() and "every run it is built on" in ax.get_xlabel()
+    assert ax.get_title() == "MRR against latency (experiment exp; n = 30 queries)"
+    for label in ax.get_xticklabels():  # plain numbers, no 3x10^0 crowding
+        assert "times" not in label.get_text() and "^" not in label.get_text()
+
+
+def test_metrics_title_names_experiment_and_sample_size():
+    _, one = summary_of(per_query_frame())
+    assert report.metrics_figure(one, "quickstart")._suptitle.get_text() == (
+        "experiment quickstart; n = 30 queries: mean with bootstrap 95% CI")
+    _, three = summary_of(per_query_frame(seeds=(1, 2, 3), n=20))
+    assert report.metrics_figure(three, "esci-es")._suptitle.get_text() == (
+        "experiment esci-es; n = 60 (seed, query) pairs, 3 seeds: mean with bootstrap 95% CI")
+
+
+def test_plots_step_titles_with_the_experiment_name(tmp_path):
+    pq = per_query_frame()
+    metrics, summ = summary_of(pq)
+    pq.to_csv(tmp_path / "per_query.csv", index=False)
+    summ.to_csv(tmp_path / "summary.csv", index=False)
+    pd.DataFrame({"approach": ORDER, "step_p50_ms": [5.0, 0.5, 0.1], "p50_ms": [5.0, 0.5, 5.6],
+                  "p95_ms": [9.0, 1.0, 9.9], "mean_ms": [6.0, 0.6, 6.5]}).to_csv(
+        tmp_path / "latency.csv", index=False)
+    outs = {k: str(tmp_path / f"{k}.png") for k in ("metrics", "heatmap", "quality_latency")}
+    steps.plots(str(tmp_path / "summary.csv"), str(tmp_path / "per_query.csv"),
+                str(tmp_path / "latency.csv"), metrics_out=outs["metrics"],
+                heatmap_out=outs["heatmap"], quality_latency_out=outs["quality_latency"],
+                metric="mrr", dpi=60, name="exp")
+    for path in outs.values():
+        assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 # -- item 18: non-Latin query texts ---------------------------------------------------------
@@ -383,15 +448,59 @@ def test_heatmap_draws_japanese_without_missing_glyphs(caplog):
         assert "query id 1000" in labels and "query ids instead" in caplog.text
 
 
-def test_heatmap_of_many_queries_shows_the_worst_and_best():
-    pq = per_query_frame(seeds=(1, 2), n=150)
+def separating_frame(n_differ: int, n_zero: int, n_one: int) -> pd.DataFrame:
+    """One seed: n_differ queries where the approaches' MRR differs (range growing with the
+    query number), n_zero that every approach misses, n_one that every approach gets at 1."""
+    rows = []
+    for q in range(n_differ + n_zero + n_one):
+        if q < n_differ:
+            values = {"minilm": 0.5, "bm25": 0.5 + 0.5 * (q + 1) / n_differ, "hybrid": 0.5}
+        else:
+            value = 0.0 if q < n_differ + n_zero else 1.0
+            values = dict.fromkeys(ORDER, value)
+        for approach in ORDER:
+            rows.append({"approach": approach, "seed": 1, "qid": q, "query": f"query {q}",
+                         "mrr": values[approach]})
+    return pd.DataFrame(rows)
+
+
+def heatmap_matrix(fig) -> np.ndarray:
+    return np.asarray(fig.axes[0].images[0].get_array())
+
+
+def test_heatmap_shows_the_queries_that_separate_the_approaches():
+    pq = separating_frame(n_differ=12, n_zero=3, n_one=20)
     fig = report.heatmap_figure(pq, "mrr")
-    ax = fig.axes[0]
-    assert len(ax.get_yticklabels()) == report.HEATMAP_ROWS
-    assert f"of {2 * 150} rows" in ax.get_title()
-    data = ax.images[0].get_array()
-    means = np.asarray(data).mean(axis=1)
-    wide = pq.pivot_table(index=["seed", "qid"], columns="approach", values="mrr")
-    ranked = np.sort(wide.mean(axis=1).to_numpy())
-    np.testing.assert_allclose(means[:100], ranked[:100])
-    np.testing.assert_allclose(means[100:], ranked[-100:])
+    data = heatmap_matrix(fig)
+    assert data.shape == (15, 3)  # the 20 rows at 1.0 for every approach are left out
+    spread = data.max(axis=1) - data.min(axis=1)
+    assert (np.diff(spread[:12]) <= 0).all() and spread[0] == pytest.approx(0.5)
+    assert (spread[12:] == 0).all() and (data[12:] == 0).all()
+    title = fig.axes[0].get_title(loc="left")
+    assert title == ("MRR per query, 35 queries.\nTop: the 12 where the approaches differ, "
+                     "largest range (max - min) first;\nbelow the line: the 3 every approach "
+                     "scores the same, lowest first;\nnot shown: 20 every approach scores 1")
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels[0] == "query 11" and labels[-3:] == ["query 12", "query 13", "query 14"]
+
+
+def test_heatmap_of_many_queries_keeps_room_for_the_ones_all_miss():
+    pq = separating_frame(n_differ=400, n_zero=100, n_one=50)
+    fig = report.heatmap_figure(pq, "mrr")
+    data = heatmap_matrix(fig)
+    assert len(data) == report.HEATMAP_ROWS
+    n_same = report.HEATMAP_SAME_ROWS
+    spread = data.max(axis=1) - data.min(axis=1)
+    assert (spread[:-n_same] > 0).all() and (spread[-n_same:] == 0).all()
+    assert spread[0] == pytest.approx(0.5)  # the widest ranges of the 400 are kept
+    assert spread[report.HEATMAP_ROWS - n_same - 1] == pytest.approx(
+        0.5 * (400 - (report.HEATMAP_ROWS - n_same) + 1) / 400)
+    assert "Top: the 150 of 400 where the approaches differ" in fig.axes[0].get_title(
+        loc="left")
+    assert "the 50 of 100 every approach scores the same" in fig.axes[0].get_title(loc="left")
+
+
+def test_heatmap_when_nothing_separates_the_approaches():
+    fig = report.heatmap_figure(separating_frame(0, 0, 5), "mrr")
+    assert not fig.axes[0].images
+    assert "not shown: 5 every approach scores 1" in fig.axes[0].get_title(loc="left")

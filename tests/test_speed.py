@@ -199,6 +199,30 @@ def test_int8_quantizes_linear_layers_and_scores_alike(tiny_models):
     assert emb.shape[0] == 2 and np.allclose(np.linalg.norm(emb, axis=1), 1, atol=1e-4)
 
 
+def test_int8_loads_without_deprecation_warnings(tiny_models):
+    """torch 2.13 marks its eager int8 quantization deprecated; shopbench keeps it (torchao's
+    replacement is slower than fp32 on a CPU) and keeps its warnings out of the job's log."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ce = models.load_cross_encoder(str(tiny_models["cross"]), "ce", "cpu", 64, "int8")
+        ce.predict([("red shoe", "a red shoe"), ("hat", "blue hat")])
+    deprecations = [str(w.message)[:120] for w in caught if "deprecated" in str(w.message)]
+    assert deprecations == []
+
+
+def test_int8_without_torchs_quantization_stops_with_the_reason(monkeypatch):
+    import torch
+
+    module = torch.nn.Sequential(torch.nn.Linear(4, 4))
+    monkeypatch.delattr(torch.ao.quantization, "quantize_dynamic")  # a later torch
+    with pytest.raises(ShopbenchError, match=r"precision int8 needs torch\.ao\.quantization\."
+                                             r"quantize_dynamic, which torch .* no longer has; "
+                                             r"use precision fp32 or bf16"):
+        models.apply_precision(module, "int8", "cpu")
+
+
 def test_bf16_runs_where_the_cpu_has_it_else_stops_with_the_reason(tiny_models):
     import torch
 

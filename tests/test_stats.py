@@ -64,3 +64,11 @@ def test_t_ci_matches_scipy():
 
 def test_wins_ties_losses():
     assert stats.wins_ties_losses([1, 0.5, 0], [0.5, 0.5, 1]) == (1, 1, 1)
+
+
+def test_t_ci_is_clipped_to_its_bounds():
+    mean, lo, hi = stats.t_ci([0.2, 0.9])  # 2 values: t quantile 12.7
+    assert lo < 0 and hi > 1 and mean == pytest.approx(0.55)
+    assert stats.t_ci([0.2, 0.9], bounds=(0.0, 1.0)) == (pytest.approx(0.55), 0.0, 1.0)
+    inside = stats.t_ci([0.50, 0.52, 0.51, 0.49], bounds=(0.0, 1.0))
+    assert inside == stats.t_ci([0.50, 0.52, 0.51, 0.49])  # nothing to clip

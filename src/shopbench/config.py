@@ -197,6 +197,45 @@ def _check_approach_options(config: dict, models: dict) -> None:
         if name is not None and name not in norms:
             raise ShopbenchError(f"config approaches[{i}].query_normalization: {name!r} is "
                                  f"not defined under query_normalizations")
+        if name is not None and appr["type"] == "bm25":
+            _check_word_forms(i, norms[name], appr["analyzer"])
+
+
+#: Snowball analyzers: they stem product and query words alike, in their language.
+STEMMING_ANALYZERS = ("english", "spanish")
+
+
+def _check_word_forms(i: int, norm: dict, analyzer: dict) -> None:
+    """A BM25 query normalization that changes word forms must meet products analyzed the
+    same way. A ``stem`` step needs the analyzer of its language (Snowball stems are mostly no
+    words: "cuero" -> "cuer" matches no product word an unstemmed index holds); ``stem`` or
+    ``plurals`` in one language against a stemming analyzer of another stems twice, in two
+    languages. ``plurals`` against an analyzer that does not stem stays allowed: a singular is
+    a word the products hold (one-sided by design: "shoes" -> "shoe" meets products saying
+    "shoe", not "shoes")."""
+    from . import analyzers
+
+    steps = [s for s in norm["steps"] if s in ("stem", "plurals")]
+    if not steps:
+        return
+    lang = norm.get("language", "english")
+    label = analyzers.describe(analyzer)
+    what = {"stem": f"stems the queries ({lang} Snowball)",
+            "plurals": f"folds the queries' plurals ({lang})"}
+    does = " and ".join(what[s] for s in dict.fromkeys(steps))
+    key = f"config approaches[{i}].query_normalization: {norm['name']!r}"
+    stems_in = analyzer["name"] if analyzer["name"] in STEMMING_ANALYZERS else None
+    if stems_in is not None and stems_in != lang:
+        raise ShopbenchError(
+            f"{key} {does}, but the approach's analyzer {label} stems the products in "
+            f"{stems_in}: query and product words would be stemmed in different languages; "
+            f"use analyzer: {lang}, or language: {stems_in} in {norm['name']!r}")
+    if "stem" in steps and stems_in is None:
+        raise ShopbenchError(
+            f"{key} {does}, but the approach's analyzer {label} does not stem the products, "
+            f"so stemmed query words miss them (\"cuer\" against \"cuero\"); use analyzer: "
+            f"{lang} (it stems products and queries alike), or remove 'stem' from the steps "
+            f"of {norm['name']!r}")
 
 
 def _check_dictionaries(norms: list[dict]) -> None:

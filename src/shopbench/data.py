@@ -100,15 +100,19 @@ def check_file(path: str | os.PathLike, what: str, columns: list[str]) -> None:
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 
-            present = set(pq.read_schema(path).names)
+            meta = pq.read_metadata(path)
+            present, n_rows = set(meta.schema.to_arrow_schema().names), meta.num_rows
         else:
-            present = set(pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", nrows=0,
-                                      encoding="utf-8").columns)
+            head = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",", nrows=1,
+                               encoding="utf-8", dtype=str)
+            present, n_rows = set(head.columns), len(head)
     except Exception:
         return  # unreadable: the job reading it says why, with the file's details
     missing = [c for c in columns if c not in present]
     if missing:
-        raise _missing_columns_error(what, path, missing)
+        raise _missing_columns_error(what, path, missing, present, columns)
+    if n_rows == 0:
+        raise _no_rows_error(what, path)
 
 
 def check_files(examples: str | os.PathLike, products: str | os.PathLike,
@@ -177,10 +181,30 @@ def _missing_columns_hint(path: Path, columns: list[str] | None) -> list[str]:
     return [c for c in columns if c not in present]
 
 
-def _missing_columns_error(what: str, path, missing: list[str]) -> ShopbenchError:
+def _missing_columns_error(what: str, path, missing: list[str], present=None,
+                           wanted=None) -> ShopbenchError:
+    """Missing columns; where only product text fields are missing, the text.fields to set."""
+    text = [c for c in TEXT_FIELDS if c in (present or ())]
+    if what == "products" and present is not None and missing and text and \
+            all(c in TEXT_FIELDS and c not in PRODUCT_COLUMNS for c in missing):
+        asked = [c for c in (wanted or []) if c in TEXT_FIELDS]
+        return ShopbenchError(
+            f"products file {path} lacks the product text column(s) {', '.join(missing)} of "
+            f"the fields the corpus text is built from (text.fields: [{', '.join(asked)}]); "
+            f"it has {', '.join(text)}. Set text.fields to the columns it has, e.g. "
+            f"text.fields: [{', '.join(text)}]."
+        )
     return ShopbenchError(
         f"{what} file {path} lacks required column(s) {', '.join(missing)}; "
         f"expected the esci-data schema."
+    )
+
+
+def _no_rows_error(what: str, path) -> ShopbenchError:
+    return ShopbenchError(
+        f"{what} file {path} has no rows, only its column names; point data.{what} at a "
+        f"file with data rows (a download cut short after the header ends this way: "
+        f"download it again)."
     )
 
 
@@ -219,6 +243,8 @@ def read_examples(path: str | os.PathLike) -> pd.DataFrame:
     missing = [c for c in EXAMPLE_COLUMNS if c not in df.columns]
     if missing:
         raise _missing_columns_error("examples", path, missing)
+    if df.empty:
+        raise _no_rows_error("examples", path)
     _check_complete(df, EXAMPLE_COLUMNS, "examples", path)
     qid = pd.to_numeric(df["query_id"], errors="coerce")
     if qid.isna().any() or (qid != qid.round()).any():
@@ -245,7 +271,9 @@ def read_products(path: str | os.PathLike, fields: list[str] | None = None) -> p
     wanted = list(dict.fromkeys(PRODUCT_COLUMNS + list(fields or [])))
     missing = [c for c in wanted if c not in df.columns]
     if missing:
-        raise _missing_columns_error("products", path, missing)
+        raise _missing_columns_error("products", path, missing, set(df.columns), wanted)
+    if df.empty:
+        raise _no_rows_error("products", path)
     _check_complete(df, ["product_id", "product_locale"], "products", path)
     _check_text(df, [c for c in df.columns if c.startswith("product_")], "products", path)
     dup = df.duplicated(["product_id", "product_locale"], keep=False)
@@ -382,7 +410,9 @@ def judgments_for(examples: pd.DataFrame, qids, locale: str) -> pd.DataFrame:
 def qrels_frame(rows: pd.DataFrame) -> pd.DataFrame:
     """TREC qrels (qid, iter, docid, grade) from ESCI rows; grade: E 3, S 2, C 1, I 0.
 
-    Sorted by qid then docid, one judgment per (qid, docid) (the highest if repeated).
+    Sorted by qid then docid, one judgment per (qid, docid): where a pair is judged more than
+    once with different labels (e.g. E and I), the highest label wins (E > S > C > I), with a
+    warning that counts such pairs (docs/evaluation.md, "Duplicate judgments").
     """
     qrels = pd.DataFrame({
         "qid": rows["query_id"].astype("int64").to_numpy(),
@@ -391,7 +421,35 @@ def qrels_frame(rows: pd.DataFrame) -> pd.DataFrame:
         "grade": rows["esci_label"].map(GRADES).astype("int64").to_numpy(),
     })
     qrels = qrels.sort_values(["qid", "docid", "grade"], ascending=[True, True, False])
+    warn_conflicting_judgments(qrels)
     return qrels.drop_duplicates(["qid", "docid"]).reset_index(drop=True)
+
+
+def warn_conflicting_judgments(qrels: pd.DataFrame, examples: int = 3) -> int:
+    """Log a warning counting the (query, product) pairs judged more than once with different
+    labels, with the first ``examples`` of them; returns their number."""
+    repeated = qrels[qrels.duplicated(["qid", "docid"], keep=False)]
+    if repeated.empty:
+        return 0
+    labels = {grade: label for label, grade in GRADES.items()}
+    by_pair = repeated.groupby(["qid", "docid"], sort=True)["grade"]
+    kinds = by_pair.nunique()
+    conflicting = kinds[kinds > 1]
+    if conflicting.empty:
+        return 0
+    shown = []
+    for (qid, docid) in conflicting.index[:examples]:
+        grades = sorted(set(repeated.loc[(repeated["qid"] == qid) &
+                                         (repeated["docid"] == docid), "grade"]), reverse=True)
+        shown.append(f"query {qid} / product {docid}: {' and '.join(labels[g] for g in grades)}")
+    same = int((kinds == 1).sum())
+    log.warning(
+        "%d (query, product) pair(s) of %d judged pairs are judged more than once with "
+        "different labels (%s%s); each keeps its highest label (E > S > C > I)%s",
+        len(conflicting), qrels[["qid", "docid"]].drop_duplicates().shape[0],
+        "; ".join(shown), "; ..." if len(conflicting) > examples else "",
+        f"; {same} more pair(s) repeat one label" if same else "")
+    return len(conflicting)
 
 
 def download(url: str, dest: str | os.PathLike, sha256: str | None = None,

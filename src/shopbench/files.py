@@ -6,9 +6,14 @@ import contextlib
 import glob
 import hashlib
 import os
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Iterator
+
+
+#: Characters of a temporary file's random part (tempfile's: no dot, so the stale-file pattern
+#: below matches no other target's temporary files).
+_RANDOM_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789_"
 
 
 def _temp_beside(target: Path, suffix: str = ".tmp") -> Path:
@@ -16,15 +21,24 @@ def _temp_beside(target: Path, suffix: str = ".tmp") -> Path:
 
     A step killed outright (SIGKILL, power loss) cannot clean up; only one job writes a given
     target at a time, so temporary files left for it by an earlier run are removed here.
+
+    The file is created with mode 0o666 less the umask, as ``open()`` creates files, so the
+    target it is renamed onto is as readable as any other file the user writes (mkstemp's
+    private 0o600 would stay on every result file after the rename).
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    # mkstemp's random part is 8 characters without a dot, so this matches no other target's.
     for stale in glob.glob(glob.escape(str(target.parent / f".{target.name}.")) + "????????.tmp*"):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(stale)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-    os.close(fd)
-    return Path(tmp)
+    while True:
+        random = "".join(secrets.choice(_RANDOM_CHARS) for _ in range(8))
+        tmp = target.parent / f".{target.name}.{random}{suffix}"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
 
 
 @contextlib.contextmanager

@@ -213,6 +213,38 @@ def check_precision(precision: str, device: str, name: str = "",
                              f"fp32 or int8")
 
 
+#: Warnings torch 2.13 gives for its eager int8 dynamic quantization (the API and the
+#: quantized tensors it makes are marked deprecated; both still work): silenced at that call
+#: alone, see :func:`quantize_int8`.
+_INT8_DEPRECATIONS = (r"torch\.ao\.quantization is deprecated",
+                      r"torch\.quantize_per_tensor, torch\.quantize_per_channel")
+
+
+def quantize_int8(module):
+    """``module``'s Linear layers dynamically quantized to int8 (fbgemm kernels), in place.
+
+    torch 2.13 marks ``torch.ao.quantization.quantize_dynamic`` deprecated in favour of
+    torchao's ``quantize_``; but on a CPU without ``torch.compile`` torchao's int8 configs
+    run slower than fp32 (docs/benchmarks.md, "Precision"), which would make ``precision:
+    int8`` pointless. So int8 keeps torch's own kernels, with their two deprecation warnings
+    silenced here, and stops with a clear message on a torch that no longer has them.
+    """
+    import warnings
+
+    import torch
+
+    quantize_dynamic = getattr(getattr(torch, "ao", None), "quantization", None)
+    quantize_dynamic = getattr(quantize_dynamic, "quantize_dynamic", None)
+    if quantize_dynamic is None:
+        raise ShopbenchError(f"precision int8 needs torch.ao.quantization.quantize_dynamic, "
+                             f"which torch {torch.__version__} no longer has; use precision "
+                             f"fp32 or bf16, or the torch version pinned in pyproject.toml")
+    with warnings.catch_warnings():
+        for message in _INT8_DEPRECATIONS:
+            warnings.filterwarnings("ignore", message=message)
+        return quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+
+
 def apply_precision(module, precision: str, device: str):
     """``module`` (a torch module) in ``precision``, changed in place: fp32 as is (fp16 on
     CUDA, as before), bf16 cast, int8 with its Linear layers dynamically quantized (weights
@@ -220,8 +252,7 @@ def apply_precision(module, precision: str, device: str):
     import torch
 
     if precision == "int8":
-        return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear},
-                                                      dtype=torch.qint8, inplace=True)
+        return quantize_int8(module)
     if precision == "bf16":
         return module.to(torch.bfloat16)
     if device == "cuda":

@@ -80,7 +80,8 @@ def paper_tables(summary: pd.DataFrame, sig: pd.DataFrame, baseline: str,
           "bootstrap 95% CI over (seed, query) pairs, queries resampled within each seed")
     note = " ".join(part for part in [
         sample_note(n_per_seed, n_asked),
-        f"Mean over seeds and queries [{ci}]; best in bold; {dagger}",
+        f"{'Mean over queries' if seeds == 1 else 'Mean over all (seed, query) pairs'} "
+        f"[{ci}]; best in bold; {dagger}",
         f"nDCG gains E {gains['E']}, S {gains['S']}, C {gains['C']}, I {gains['I']} (ESCI "
         f"paper; the official esci-data trec_eval command swaps S and C)."] if part)
     md = ["| approach | " + " | ".join(LABELS[m] for m in metrics) + " |",
@@ -131,8 +132,21 @@ def _save_figure(fig, path: str, dpi: int) -> None:
         plt.close(fig)
 
 
-def plot_metrics(summary: pd.DataFrame, path: str, dpi: int = 120) -> None:
-    _save_figure(metrics_figure(summary), path, dpi)
+def plot_metrics(summary: pd.DataFrame, path: str, dpi: int = 120,
+                 name: str | None = None) -> None:
+    _save_figure(metrics_figure(summary, name), path, dpi)
+
+
+def sample_size(summary: pd.DataFrame) -> str:
+    """``n = 50 queries`` (one seed) or ``n = 150 (seed, query) pairs, 3 seeds``, from
+    summary.csv's counts (every approach evaluates the same queries)."""
+    if "n_queries" not in summary or summary.empty:
+        return ""
+    n = int(summary["n_queries"].max())
+    seeds = int(summary["n_seeds"].max()) if "n_seeds" in summary else 1
+    if seeds == 1:
+        return f"n = {n} {'query' if n == 1 else 'queries'}"
+    return f"n = {n} (seed, query) pairs, {seeds} seeds"
 
 
 def approach_colors(n: int) -> list:
@@ -146,9 +160,9 @@ def approach_colors(n: int) -> list:
     return [cmap(i % 20) for i in range(n)]
 
 
-def metrics_figure(summary: pd.DataFrame):
-    """Grouped bars: each metric by approach, with 95% CI error bars; the legend sits above
-    the axes, clear of the bars."""
+def metrics_figure(summary: pd.DataFrame, name: str | None = None):
+    """Grouped bars: each metric by approach, with 95% CI error bars; the title names the
+    experiment and the sample size; the legend sits above the axes, clear of the bars."""
     plt = _plt()
     metrics = [m for m in TABLE_METRICS if m in summary.columns]
     fig, ax = plt.subplots(figsize=(1.6 * len(metrics) + 2, 4.4), layout="constrained")
@@ -166,11 +180,18 @@ def metrics_figure(summary: pd.DataFrame):
     ax.set_ylabel("score (95% CI)")
     ax.legend(fontsize=8, ncols=min(6, len(summary)), loc="lower center",
               bbox_to_anchor=(0.5, 1.01), frameon=False)
+    title = "; ".join(part for part in [f"experiment {name}" if name else "",
+                                        sample_size(summary)] if part)
+    if title:
+        fig.suptitle(f"{title}: mean with bootstrap 95% CI", fontsize=10)
     return fig
 
 
-#: Most rows the per-query heatmap draws (half worst, half best) before labels get unreadable.
+#: Most rows the per-query heatmap draws before labels get unreadable.
 HEATMAP_ROWS = 200
+#: Of those, at most this many go to queries every approach scores the same (below the top)
+#: when there are more queries where the approaches differ than fit.
+HEATMAP_SAME_ROWS = HEATMAP_ROWS // 4
 
 #: Fonts never used as a fallback: they draw a placeholder box for every character.
 _NOT_FALLBACKS = ("last resort",)
@@ -254,90 +275,146 @@ def plot_heatmap(per_query: pd.DataFrame, metric: str, path: str, dpi: int = 120
     _save_figure(heatmap_figure(per_query, metric), path, dpi)
 
 
+def heatmap_rows(wide: pd.DataFrame, limit: int = HEATMAP_ROWS,
+                 same_limit: int = HEATMAP_SAME_ROWS) -> dict:
+    """The heatmap's rows of ``wide`` ((seed, qid, query) x approach), in two blocks.
+
+    ``differ``: rows where the approaches' scores differ, the largest range (max - min) first,
+    then the lowest mean: the queries that separate the approaches. ``same``: rows that every
+    approach scores the same and below the best score seen, the lowest first: the queries all
+    of them get equally wrong. Rows every approach scores at the top (e.g. all 1.0) say
+    nothing about the approaches and are left out (``n_top``). Above ``limit`` rows, ``same``
+    keeps at most ``same_limit`` (more if ``differ`` leaves room) and ``differ`` the rest;
+    ``n_differ`` and ``n_same`` count all rows of each kind.
+    """
+    values = wide.to_numpy(dtype=np.float64)
+    top = float(np.nanmax(values)) if values.size else 1.0
+    spread = np.nanmax(values, axis=1) - np.nanmin(values, axis=1)
+    order = pd.DataFrame({"spread": spread, "mean": np.nanmean(values, axis=1),
+                          "pos": np.arange(len(wide))})
+    alike = order["spread"] <= 1e-12
+    differ = order[~alike].sort_values(["spread", "mean", "pos"], ascending=[False, True, True])
+    same = order[alike & (order["mean"] < top - 1e-12)].sort_values(["mean", "pos"])
+    n_same = min(len(same), max(same_limit, limit - len(differ)))
+    n_differ = min(len(differ), limit - n_same)
+    return {"differ": wide.iloc[differ["pos"].to_numpy()[:n_differ]],
+            "same": wide.iloc[same["pos"].to_numpy()[:n_same]],
+            "n_differ": len(differ), "n_same": len(same),
+            "n_top": int(len(wide) - len(differ) - len(same)), "top": top, "n": len(wide),
+            "seeds": len({seed for seed, _, _ in wide.index})}
+
+
+def heatmap_title(metric: str, rows: dict) -> str:
+    """What the heatmap shows and in which order, one line per block."""
+    label = LABELS.get(metric, metric)
+
+    def count(shown: int, of: int) -> str:
+        return f"{shown}" if shown == of else f"{shown} of {of}"
+
+    what = "queries" if rows["seeds"] == 1 else "(seed, query) rows"
+    lines = [f"{label} per query, {rows['n']} {what}.\nTop: the "
+             f"{count(len(rows['differ']), rows['n_differ'])} where the approaches differ, "
+             f"largest range (max - min) first"]
+    if rows["n_same"]:
+        lines.append(f"below the line: the {count(len(rows['same']), rows['n_same'])} every "
+                     f"approach scores the same, lowest first")
+    if rows["n_top"]:
+        lines.append(f"not shown: {rows['n_top']} every approach scores {rows['top']:g}")
+    return ";\n".join(lines)
+
+
 def heatmap_figure(per_query: pd.DataFrame, metric: str, fonts=None):
-    """Per-query heatmap: (seed, query) rows x approach columns, coloured by ``metric``."""
+    """Per-query heatmap: (seed, query) rows x approach columns, coloured by ``metric``; the
+    rows are those that separate the approaches (:func:`heatmap_rows`), the sort in the
+    title."""
     plt = _plt()
     wide = per_query.pivot_table(index=["seed", "qid", "query"], columns="approach",
                                  values=metric, aggfunc="first", sort=False)
     wide = wide[list(dict.fromkeys(per_query["approach"]))]
-    wide = wide.loc[wide.mean(axis=1).sort_values(kind="stable").index]
-    total = len(wide)
-    if total > HEATMAP_ROWS:  # e.g. 22,458 queries: the worst and the best, still readable
-        half = HEATMAP_ROWS // 2
-        wide = pd.concat([wide.iloc[:half], wide.iloc[-half:]])
-    families, labels = heatmap_labels(list(wide.index), fonts)
+    rows = heatmap_rows(wide)
+    shown = pd.concat([rows["differ"], rows["same"]])
+    title = heatmap_title(metric, rows)
+    if shown.empty:  # every query scored alike at the top: nothing separates the approaches
+        fig, ax = plt.subplots(figsize=(6.4, 1.6), layout="constrained")
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=8, loc="left")
+        return fig
+    families, labels = heatmap_labels(list(shown.index), fonts)
     row_inches = 0.14
-    height = 1.8 + row_inches * len(wide)
-    fig, ax = plt.subplots(figsize=(5.5 + 0.9 * wide.shape[1], height), layout="constrained")
-    im = ax.imshow(wide.to_numpy(), aspect="auto", cmap="viridis", vmin=0, vmax=1,
-                   interpolation="nearest")
-    ax.set_xticks(range(wide.shape[1]), wide.columns, rotation=30, ha="right")
-    ax.set_yticks(range(len(wide)), labels, fontsize=6, fontfamily=families)
-    ax.set_ylabel("(seed) query, worst first" if len({s for s, _, _ in wide.index}) > 1
-                  else "query, worst first")
-    if total > len(wide):
-        ax.axhline(len(wide) / 2 - 0.5, color="white", linewidth=2)
-        ax.set_title(f"the {len(wide) // 2} worst and {len(wide) // 2} best of {total} rows "
-                     f"(by mean {LABELS.get(metric, metric)})", fontsize=9)
+    height = 1.6 + 0.15 * (title.count("\n") + 1) + row_inches * len(shown)
+    fig, ax = plt.subplots(figsize=(5.5 + 0.9 * shown.shape[1], height), layout="constrained")
+    im = ax.imshow(shown.to_numpy(dtype=np.float64), aspect="auto", cmap="viridis", vmin=0,
+                   vmax=1, interpolation="nearest")
+    ax.set_xticks(range(shown.shape[1]), shown.columns, rotation=30, ha="right")
+    ax.set_yticks(range(len(shown)), labels, fontsize=6, fontfamily=families)
+    ax.set_ylabel("(seed) query" if len({s for s, _, _ in shown.index}) > 1 else "query")
+    if len(rows["differ"]) and len(rows["same"]):
+        ax.axhline(len(rows["differ"]) - 0.5, color="white", linewidth=2)
+    ax.set_title(title, fontsize=8, loc="left")
     fig.colorbar(im, ax=ax, label=LABELS.get(metric, metric), shrink=min(1.0, 5 / height),
                  anchor=(0.0, 1.0))
     return fig
 
 
 def plot_quality_latency(summary: pd.DataFrame, latency: pd.DataFrame, metric: str, path: str,
-                         dpi: int = 120) -> None:
-    _save_figure(quality_latency_figure(summary, latency, metric), path, dpi)
+                         dpi: int = 120, name: str | None = None) -> None:
+    _save_figure(quality_latency_figure(summary, latency, metric, name), path, dpi)
 
 
-def quality_latency_figure(summary: pd.DataFrame, latency: pd.DataFrame, metric: str):
-    """Quality (metric, with its 95% CI) against pipeline p50 latency per query (a bar to the
-    p95 where latency.csv has it), one point per approach; labels stay inside the axes."""
+#: Marker shapes, cycled: points that sit on each other stay told apart.
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<", ">", "p", "h", "*"]
+
+
+def quality_latency_figure(summary: pd.DataFrame, latency: pd.DataFrame, metric: str,
+                           name: str | None = None):
+    """Quality (metric, with its 95% CI) against the whole pipeline's p50 latency per query
+    (a bar to the p95 where latency.csv has it), one point per approach. The approaches are
+    named in a legend beside the axes (labels at the points collide when points crowd); an
+    approach built on other runs (fusion, rerank) also gives its own step's p50 there."""
+    import matplotlib.ticker as mticker
+
     plt = _plt()
     merged = summary.merge(latency, on="approach")
-    fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+    fig, ax = plt.subplots(figsize=(7.6, 4.4), layout="constrained")
     yerr = np.clip(np.array([merged[metric] - merged[f"{metric}_ci_low"],
                              merged[f"{metric}_ci_high"] - merged[metric]]), 0, None)
     xerr = None
     if "p95_ms" in merged:
         xerr = np.clip(np.array([np.zeros(len(merged)), merged["p95_ms"] - merged["p50_ms"]]),
                        0, None)
+    from matplotlib.lines import Line2D
+
     colors = approach_colors(len(merged))  # as in the metrics plot
-    labels = []
+    handles = []
     for i, r in enumerate(merged.to_dict("records")):
-        color = colors[i]
+        label = r["approach"]
+        step = r.get("step_p50_ms")
+        if step is not None and not np.isclose(step, r["p50_ms"], rtol=1e-6, atol=1e-9):
+            label += f" (own step: p50 {step:.2g} ms)"
+        marker = MARKERS[i % len(MARKERS)]
         ax.errorbar([r["p50_ms"]], [r[metric]], yerr=yerr[:, i:i + 1],
-                    xerr=None if xerr is None else xerr[:, i:i + 1], fmt="o", capsize=3,
-                    elinewidth=1, color=color)
-        labels.append(ax.annotate(r["approach"], (r["p50_ms"], r[metric]), fontsize=8,
-                                  color=color, xytext=(5, 5), textcoords="offset points",
-                                  annotation_clip=False))
+                    xerr=None if xerr is None else xerr[:, i:i + 1], fmt=marker,
+                    markersize=6, capsize=3, elinewidth=1, color=colors[i])
+        handles.append(Line2D([], [], marker=marker, linestyle="", color=colors[i],
+                              label=label))
     ax.set_xscale("log")
-    lo = min(merged["p50_ms"].min(), (merged["p95_ms"] if "p95_ms" in merged
-                                      else merged["p50_ms"]).min())
-    hi = (merged["p95_ms"] if "p95_ms" in merged else merged["p50_ms"]).max()
-    ax.set_xlim(lo / 1.6, hi * 2.5)  # room for the labels right of the rightmost point
+    ax.xaxis.set_major_locator(mticker.LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(mticker.NullFormatter())
+    hi_x = merged["p95_ms"] if "p95_ms" in merged else merged["p50_ms"]
+    ax.set_xlim(merged["p50_ms"].min() / 1.5, hi_x.max() * 1.5)
     ylo = float(np.nanmin(merged[f"{metric}_ci_low"]))
     yhi = float(np.nanmax(merged[f"{metric}_ci_high"]))
-    pad = max(0.02, 0.15 * (yhi - ylo))
+    pad = max(0.02, 0.1 * (yhi - ylo))
     ax.set_ylim(ylo - pad, yhi + pad)
-    ax.set_xlabel("latency per query, ms (log): p50, bar to p95" if xerr is not None
-                  else "p50 latency per query, ms (log)")
+    ax.set_xlabel("latency per query of the whole pipeline, ms (log):\nthe approach's step "
+                  "plus every run it is built on; "
+                  + ("p50, bar to p95" if xerr is not None else "p50"), fontsize=9)
     ax.set_ylabel(f"{LABELS.get(metric, metric)} (95% CI)")
-    _separate_labels(fig, labels)
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+              frameon=False, borderaxespad=0)
+    title = "; ".join(p for p in [f"experiment {name}" if name else "",
+                                  sample_size(summary)] if p)
+    ax.set_title(f"{LABELS.get(metric, metric)} against latency" + (f" ({title})" if title
+                                                                     else ""), fontsize=10)
     return fig
-
-
-def _separate_labels(fig, labels, step: float = 10.0, tries: int = 12) -> None:
-    """Move each label up (then down) in steps of ``step`` points from its point until its
-    box overlaps no label placed before it: labels of nearby points stay readable."""
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    placed = []
-    for label in sorted(labels, key=lambda a: a.xy[1]):
-        x0, y0 = label.get_position()
-        for offset in [0] + [s * k * step for k in range(1, tries) for s in (1, -1)]:
-            label.set_position((x0, y0 + offset))
-            box = label.get_window_extent(renderer)
-            if not any(box.overlaps(other) for other in placed):
-                break
-        placed.append(label.get_window_extent(renderer))

@@ -70,8 +70,13 @@ def stratified_bootstrap_ci(groups: list[tuple[np.ndarray, int]], n_resamples: i
     return percentile_interval(reps / total, level)
 
 
-def t_ci(values, level: float = 0.95):
-    """Student-t interval of the mean (across seeds); NaN half-width for fewer than 2 values."""
+def t_ci(values, level: float = 0.95, bounds: tuple[float, float] | None = None):
+    """Student-t interval of the mean (across seeds); NaN half-width for fewer than 2 values.
+
+    ``bounds``: the range the values live in (e.g. (0, 1) for a metric); the interval is
+    clipped to it, as a mean can never leave it (with 2 seeds the t quantile is 12.7, and
+    hits@1 0.55 +- 0.64 would reach below 0 and above 1).
+    """
     from scipy import stats
 
     values = np.asarray(values, dtype=np.float64)
@@ -79,7 +84,10 @@ def t_ci(values, level: float = 0.95):
     if len(values) < 2:
         return (mean, np.nan, np.nan)
     half = stats.t.ppf((1 + level) / 2, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return (mean, float(mean - half), float(mean + half))
+    lo, hi = mean - half, mean + half
+    if bounds is not None:
+        lo, hi = max(lo, bounds[0]), min(hi, bounds[1])
+    return (mean, float(lo), float(hi))
 
 
 def paired_t_test(a, b) -> float:

@@ -45,12 +45,20 @@ def per_seed(per_query: pd.DataFrame, order: list[str], n_boot: int = 1000) -> p
     return out.sort_values(["approach", "seed"]).reset_index(drop=True).astype({"approach": str})
 
 
+#: Every metric shopbench computes (Hits@k, MRR, nDCG, recall, MAP) lies in [0, 1].
+METRIC_RANGE = (0.0, 1.0)
+
+
 def across_seeds(metrics: pd.DataFrame, per_query: pd.DataFrame, order: list[str],
                  n_boot: int = 1000) -> pd.DataFrame:
-    """summary.csv: per approach, mean over seeds with a t 95% CI across seeds (``*_seed_ci_*``,
-    empty with one seed) and a bootstrap 95% CI over all (seed, query) pairs (``*_ci_*``):
-    queries resampled within each seed's sample, from the same resamples as metrics.csv's
-    per-seed intervals, so with one seed both files give the same interval."""
+    """summary.csv: per approach, the mean over all (seed, query) pairs (each evaluated query
+    of each seed counts once, as in significance.csv and as ``n_queries`` counts them) with its
+    bootstrap 95% CI (``*_ci_*``): queries resampled within each seed's sample, from the same
+    resamples as metrics.csv's per-seed intervals, so with one seed both files give the same
+    interval. Beside it, the spread across seeds: a Student-t 95% interval of metrics.csv's
+    per-seed means (``*_seed_ci_*``, empty with one seed), clipped to the metric's range
+    [0, 1]. With the same number of queries in every seed the mean of the per-seed means is
+    the value; otherwise it weighs a seed's queries by 1 / its size and may differ slightly."""
     cols = metric_columns(per_query)
     rows = []
     for approach in order:
@@ -59,8 +67,8 @@ def across_seeds(metrics: pd.DataFrame, per_query: pd.DataFrame, order: list[str
         by_seed = [(g, int(seed)) for seed, g in q.groupby("seed", sort=True)]
         row = {"approach": approach, "n_seeds": len(m), "n_queries": len(q)}
         for c in cols:
-            mean, lo, hi = stats.t_ci(m[c].to_numpy())
-            row[c] = mean
+            row[c] = float(q[c].mean())
+            _, lo, hi = stats.t_ci(m[c].to_numpy(), bounds=METRIC_RANGE)
             row[f"{c}_seed_ci_low"], row[f"{c}_seed_ci_high"] = lo, hi
             row[f"{c}_ci_low"], row[f"{c}_ci_high"] = stats.stratified_bootstrap_ci(
                 [(g[c].to_numpy(), seed) for g, seed in by_seed], n_boot)

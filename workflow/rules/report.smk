@@ -66,6 +66,7 @@ rule plots:
     params:
         metric=REPORT["plot_metric"],
         dpi=REPORT["dpi"],
+        name=config["name"],
     script:
         "../scripts/step.py"
 

@@ -29,16 +29,18 @@ def tables(summary: str, significance: str, metrics: str, md_out: str, tex_out: 
 
 
 def plots(summary: str, per_query: str, latency: str, *, metrics_out: str,
-          heatmap_out: str, quality_latency_out: str, metric: str, dpi: int) -> None:
+          heatmap_out: str, quality_latency_out: str, metric: str, dpi: int,
+          name: str | None = None) -> None:
+    """The three plots; ``name``: the experiment's, for the titles."""
     from .. import report
 
     summary, latency = pd.read_csv(summary), pd.read_csv(latency)
     per_query = pd.read_csv(per_query, keep_default_na=False,
                             na_values={"first_rel_rank": [""]})
     with atomic_outputs(metrics_out, heatmap_out, quality_latency_out) as (m_tmp, h_tmp, q_tmp):
-        report.plot_metrics(summary, m_tmp, dpi)
+        report.plot_metrics(summary, m_tmp, dpi, name)
         report.plot_heatmap(per_query, metric, h_tmp, dpi)
-        report.plot_quality_latency(summary, latency, metric, q_tmp, dpi)
+        report.plot_quality_latency(summary, latency, metric, q_tmp, dpi, name)
 
 
 def provenance(data: list[str], metrics: str, provenance_out: str, *, config: dict,
