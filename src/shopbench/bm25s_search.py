@@ -18,9 +18,9 @@ and with or without ``pad_zero_scores``. It gets there without a dense row per q
 * ``ties="notebook"`` (``np.argsort(scores)[::-1]`` over the whole row) orders equal scores by
   an unstable sort of the whole row, which nothing short of that sort reproduces. When the
   ranking kept has no equal scores (and none at the cut, and no zero-score padding) it is the
-  same whatever the tie rule, and the heap's ranking is returned; otherwise that query is
-  scored and ranked as the catalogue path does (one ``bincount`` row and ``top_k``), so its
-  result is the same by construction, at the old speed.
+  same whatever the tie rule, and the heap's ranking is returned; otherwise that query's whole
+  score row is built (the same sums) and ranked by ``top_k`` as the catalogue path does, so
+  its result is the same by construction, at about the old speed (the full sort dominates).
 * A negative or NaN score (no BM25 index of shopbench has one) sends its query down that same
   exact path.
 
@@ -153,14 +153,17 @@ def _search_one(data, indices, indptr, terms, rank, perm, acc, seen, cap, pad_to
     return pos[:m].copy(), sc[:m].copy(), positives, odd
 
 
-def _dense_row(data, indices, indptr, terms, n_docs) -> np.ndarray:
-    """The query's float32 score row as ``catalogue.bm25_scores_batched`` computes it."""
-    if len(terms) == 0:
-        return np.zeros(n_docs, dtype=np.float32)
-    spans = [(int(indptr[t]), int(indptr[t + 1])) for t in terms]
-    docs = np.concatenate([np.asarray(indices[a:z]) for a, z in spans])
-    weights = np.concatenate([np.asarray(data[a:z], dtype=np.float64) for a, z in spans])
-    return np.bincount(docs, weights=weights, minlength=n_docs).astype(np.float32)
+@numba.njit(nogil=True, cache=True)
+def _dense_row(data, indices, indptr, terms, acc, row):
+    """The query's float32 score row, as ``catalogue.bm25_scores_batched`` computes it (the
+    same float64 sums in the same order, rounded once), written into ``row``; leaves ``acc``
+    all zero."""
+    for t in terms:
+        for j in range(indptr[t], indptr[t + 1]):
+            acc[indices[j]] += np.float64(data[j])
+    for d in range(acc.shape[0]):
+        row[d] = np.float32(acc[d])
+        acc[d] = 0.0
 
 
 def docid_order(docids: np.ndarray) -> np.ndarray:
@@ -230,7 +233,8 @@ def batch_search(retriever, query_ids: list[list[int]], docids: np.ndarray, k: i
     local = threading.local()
 
     def exact(q):
-        row = _dense_row(data, indices, indptr, terms[q], n_docs)
+        row = np.empty(n_docs, dtype=np.float32)
+        _dense_row(data, indices, indptr, terms[q], local.acc, row)
         order, top = top_k(row, docids, k, ties=ties)
         if not pad_zero_scores:
             order, top = order[top > 0], top[top > 0]
