@@ -178,19 +178,27 @@ def test_equal_docids_keep_corpus_order_as_top_k(tmp_path):
     assert docid_order(docids).tolist() == [1, 4, 0, 2, 3, 5, 6, 7, 8, 9]
 
 
-def test_negative_weights_take_the_exact_path(tmp_path):
-    # not a BM25 index shopbench builds: a hand-made one with negative and equal weights
+def test_negative_and_zero_weights_rank_as_the_catalogue_path(tmp_path):
+    # not a BM25 index shopbench builds: a hand-made one with equal, negative, all-zero and
+    # negative-zero columns (negative scores take the exact path, zero columns are skipped)
     retriever = bm25s.BM25()
-    data = np.array([0.5, -0.25, 0.5, 1.0, -1.0, 0.0], dtype=np.float32)
-    retriever.scores = {"data": data, "indices": np.array([0, 2, 3, 1, 2, 4], dtype=np.int32),
-                        "indptr": np.array([0, 3, 6]), "num_docs": 5}
+    columns = [([0, 2, 3], [0.5, 0.25, 0.5]), ([1, 2, 4], [1.0, -1.0, 0.0]),
+               ([0, 1, 2, 3, 4], [0.0] * 5), ([1, 3], [-0.0, -0.0]), ([3], [0.25])]
+    retriever.scores = {
+        "data": np.array([w for _, ws in columns for w in ws], dtype=np.float32),
+        "indices": np.array([d for ds, _ in columns for d in ds], dtype=np.int32),
+        "indptr": np.cumsum([0] + [len(ds) for ds, _ in columns]), "num_docs": 5}
     docids = np.array(["e", "d", "c", "b", "a"], dtype=object)
-    ids = [[0], [1], [0, 1], [1, 1, 0]]
+    ids = [[0], [1], [0, 1], [1, 1, 0], [2], [2, 0], [0, 2, 4], [3], [3, 0], [3, 2], [],
+           [4, 0, 3]]
     for ties, pad in MODES:
         for k in (1, 2, 5, 7):
             assert_identical(batch_search(retriever, ids, docids, k, ties=ties,
                                           pad_zero_scores=pad),
                              today(retriever, ids, docids, k, ties, pad))
+    pos, sc = batch_search(retriever, ids, docids, 5, pad_zero_scores=True)
+    assert pos[9].tolist() == [4, 3, 2, 1, 0] and not sc[9].any()  # docids a, b, c, d, e
+    assert not np.signbit(sc[9]).any()  # +0.0, as the catalogue path: "0.000000"
 
 
 def test_k_zero_and_no_queries_give_empty_rankings(tied):

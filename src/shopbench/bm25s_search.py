@@ -109,7 +109,8 @@ def _search_one(data, indices, indptr, terms, rank, perm, acc, seen, cap, pad_to
             acc[d] = 0.0
             if s > 0:
                 positives += 1
-                n = _offer(hs, hr, hd, n, s, rank[d], d)
+                if n < cap or not s < hs[0]:
+                    n = _offer(hs, hr, hd, n, s, rank[d], d)
             elif not s == 0:
                 odd = True
     else:  # each touched product once, through the postings
@@ -123,7 +124,8 @@ def _search_one(data, indices, indptr, terms, rank, perm, acc, seen, cap, pad_to
                 acc[d] = 0.0
                 if s > 0:
                     positives += 1
-                    n = _offer(hs, hr, hd, n, s, rank[d], d)
+                    if n < cap or not s < hs[0]:
+                        n = _offer(hs, hr, hd, n, s, rank[d], d)
                 elif not s == 0:
                     odd = True
         for t in terms:
@@ -151,6 +153,21 @@ def _search_one(data, indices, indptr, terms, rank, perm, acc, seen, cap, pad_to
     for i in range(n):
         seen[hd[i]] = 0
     return pos[:m].copy(), sc[:m].copy(), positives, odd
+
+
+@numba.njit(nogil=True, cache=True)
+def _zero_columns(data, indptr, terms):
+    """Per term: every stored weight is 0 (checked from the first, so cheap when not)."""
+    out = np.zeros(terms.shape[0], dtype=np.bool_)
+    for i in range(terms.shape[0]):
+        t = terms[i]
+        zero = True
+        for j in range(indptr[t], indptr[t + 1]):
+            if data[j] != 0:
+                zero = False
+                break
+        out[i] = zero
+    return out
 
 
 @numba.njit(nogil=True, cache=True)
@@ -222,6 +239,12 @@ def batch_search(retriever, query_ids: list[list[int]], docids: np.ndarray, k: i
     if k == 0 or n_q == 0:
         return ([np.empty(0, dtype=np.int64) for _ in range(n_q)],
                 [np.empty(0, dtype=np.float32) for _ in range(n_q)])
+    # A term whose weights are all 0 (bm25s' Robertson idf is 0 for a word in half the
+    # products or more) changes no sum: x + 0.0 == x + -0.0 == x for every x but -0.0, and a
+    # sum that starts at +0.0 is never -0.0. The fast path skips its postings.
+    used = np.unique(np.concatenate(terms)) if any(len(t) for t in terms) else np.empty(0, int)
+    zero = set(used[_zero_columns(data, indptr, used)].tolist())
+    fast = [t[~np.isin(t, list(zero))] if zero else t for t in terms]
     perm = docid_order(docids)
     rank = np.empty(n_docs, dtype=np.int64)
     rank[perm] = np.arange(n_docs, dtype=np.int64)
@@ -245,7 +268,7 @@ def batch_search(retriever, query_ids: list[list[int]], docids: np.ndarray, k: i
             local.acc = np.zeros(n_docs, dtype=np.float64)
             local.seen = np.zeros(n_docs, dtype=np.uint8)
         for q in range(start, min(start + CHUNK, n_q)):
-            pos, sc, positives, odd = _search_one(data, indices, indptr, terms[q], rank, perm,
+            pos, sc, positives, odd = _search_one(data, indices, indptr, fast[q], rank, perm,
                                                   local.acc, local.seen, cap, pad_to)
             if not odd:
                 n = min(len(pos), positives)  # positives first, then the zero-score padding
