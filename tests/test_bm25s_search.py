@@ -79,6 +79,10 @@ def test_the_slice_ranks_all_its_queries_as_the_catalogue_path(slice_index, ties
         assert all(len(p) == 100 for p in want[0])
     else:  # some queries match fewer than 100 products: the filter matters
         assert any(len(p) < 100 for p in want[0])
+    for k in (1, 10):  # a higher cut prunes sooner
+        assert_identical(batch_search(retriever, ids, docids, k, ties=ties,
+                                      pad_zero_scores=pad),
+                         today(retriever, ids, docids, k, ties, pad))
 
 
 def test_the_slice_run_file_is_byte_identical(slice_index):
@@ -179,18 +183,20 @@ def test_equal_docids_keep_corpus_order_as_top_k(tmp_path):
 
 
 def test_negative_and_zero_weights_rank_as_the_catalogue_path(tmp_path):
-    # not a BM25 index shopbench builds: a hand-made one with equal, negative, all-zero and
-    # negative-zero columns (negative scores take the exact path, zero columns are skipped)
+    # not a BM25 index shopbench builds: a hand-made one with equal, negative, all-zero,
+    # negative-zero and out-of-order columns (negative scores and lists out of order take the
+    # exact path, zero columns are skipped)
     retriever = bm25s.BM25()
     columns = [([0, 2, 3], [0.5, 0.25, 0.5]), ([1, 2, 4], [1.0, -1.0, 0.0]),
-               ([0, 1, 2, 3, 4], [0.0] * 5), ([1, 3], [-0.0, -0.0]), ([3], [0.25])]
+               ([0, 1, 2, 3, 4], [0.0] * 5), ([1, 3], [-0.0, -0.0]), ([3], [0.25]),
+               ([2, 0, 2], [0.5, 0.25, 0.5]), ([4, 1], [0.75, 0.5])]  # out of product order
     retriever.scores = {
         "data": np.array([w for _, ws in columns for w in ws], dtype=np.float32),
         "indices": np.array([d for ds, _ in columns for d in ds], dtype=np.int32),
         "indptr": np.cumsum([0] + [len(ds) for ds, _ in columns]), "num_docs": 5}
     docids = np.array(["e", "d", "c", "b", "a"], dtype=object)
     ids = [[0], [1], [0, 1], [1, 1, 0], [2], [2, 0], [0, 2, 4], [3], [3, 0], [3, 2], [],
-           [4, 0, 3]]
+           [4, 0, 3], [5], [5, 0], [0, 4, 5], [6], [6, 0, 4]]
     for ties, pad in MODES:
         for k in (1, 2, 5, 7):
             assert_identical(batch_search(retriever, ids, docids, k, ties=ties,
@@ -199,6 +205,16 @@ def test_negative_and_zero_weights_rank_as_the_catalogue_path(tmp_path):
     pos, sc = batch_search(retriever, ids, docids, 5, pad_zero_scores=True)
     assert pos[9].tolist() == [4, 3, 2, 1, 0] and not sc[9].any()  # docids a, b, c, d, e
     assert not np.signbit(sc[9]).any()  # +0.0, as the catalogue path: "0.000000"
+
+
+def test_a_given_docid_order_gives_the_same_rankings(tied):
+    retriever, docids, ids = tied
+    order = docid_order(docids)
+    assert np.array_equal(docids[order], np.sort(docids))
+    for ties, pad in MODES:
+        assert_identical(batch_search(retriever, ids, docids, 10, ties=ties,
+                                      pad_zero_scores=pad, order=order),
+                         today(retriever, ids, docids, 10, ties, pad))
 
 
 def test_k_zero_and_no_queries_give_empty_rankings(tied):
@@ -233,6 +249,11 @@ def test_bad_inputs_are_errors(tied, tmp_path):
         batch_search(retriever, [[-1]], docids, 10)
     with pytest.raises(ValueError, match=r"query 0: term ids must be a flat list of integers"):
         batch_search(retriever, [[[0, 1]]], docids, 10)
+    order = docid_order(docids)
+    message = r"order must be a permutation of the 3000 products' positions"
+    for bad in (order[1:], order.astype(float), np.zeros_like(order), order - 1):
+        with pytest.raises(ValueError, match=message):
+            batch_search(retriever, ids, docids, 10, order=bad)
     plus = bm25s.BM25(method="bm25+")
     plus.index([["red", "lamp"], ["blue"]], show_progress=False)
     with pytest.raises(ValueError, match=r"this index \(method 'bm25\+'\) also has a "
