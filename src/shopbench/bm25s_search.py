@@ -362,10 +362,10 @@ def batch_search(retriever, query_ids: list[list[int]], docids: np.ndarray, k: i
             local.acc = np.zeros(n_docs, dtype=np.float64)
         row = np.empty(n_docs, dtype=np.float32)
         _dense_row(data, indices, indptr, terms[q], local.acc, row)
-        order, top = top_k(row, docids, k, ties=ties)
+        got, top = top_k(row, docids, k, ties=ties)
         if not pad_zero_scores:
-            order, top = order[top > 0], top[top > 0]
-        return np.array(order, dtype=np.int64), top  # a copy: order may view a full sort
+            got, top = got[top > 0], top[top > 0]
+        return np.array(got, dtype=np.int64), top  # a copy: top_k's may view a full sort
 
     def run(start):
         for q in range(start, min(start + CHUNK, n_q)):
@@ -373,9 +373,9 @@ def batch_search(retriever, query_ids: list[list[int]], docids: np.ndarray, k: i
                                                   prune[q], rank, perm, n_docs, cap, pad_to)
             if not odd:
                 n = min(len(pos), positives)  # positives first, then the zero-score padding
-                order = np.lexsort((rank[pos[:n]], -sc[:n]))
-                pos = np.concatenate([pos[:n][order], pos[n:]])
-                sc = np.concatenate([sc[:n][order], sc[n:]])
+                by = np.lexsort((rank[pos[:n]], -sc[:n]))
+                pos = np.concatenate([pos[:n][by], pos[n:]])
+                sc = np.concatenate([sc[:n][by], sc[n:]])
                 if notebook:
                     kept = min(k, positives)
                     tied = kept > 1 and bool(np.any(sc[1:kept] == sc[:kept - 1]))
