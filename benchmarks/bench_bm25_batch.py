@@ -1,13 +1,14 @@
-"""BM25 search at catalogue scale: the catalogue's per-query ``bincount`` path against
-``shopbench.bm25s_search.batch_search``, on the same bm25s index and queries.
+"""BM25 search at catalogue scale: the per-query ``bincount`` path (the catalogue's BM25
+search before the batched kernels, still the bm25s backend's ``Scorer.scores_ids``) against
+``shopbench.bm25s_search.batch_search`` (what the bm25 step now runs), same index and queries.
 
 Builds (or reuses, under ``--work``) a synthetic catalogue of ``--products`` products with
-``synth.py``, its corpus (``catalogue.build_corpus``) and its bm25s index
-(``catalogue.bm25_index``), each stage in a fresh interpreter that reports its wall time and
+``synth.py``, its corpus (``text.catalogue_corpus``) and its bm25s index
+(``steps.bm25_index``), each stage in a fresh interpreter that reports its wall time and
 peak RSS. Then, in one more fresh interpreter (the search stage of the workflow's job):
 
-* today's path, as ``catalogue.bm25_run`` searches: blocks of 64 queries,
-  ``bm25_scores_batched``, ``trec.top_k`` and the zero-score filter per query;
+* the previous path: blocks of 64 queries, every product scored by one float64 ``bincount``
+  per query, ``trec.top_k`` and the zero-score filter per query;
 * ``batch_search`` with each ``--threads`` value (after a warm-up call that loads the compiled
   kernels), on the same queries, each call computing the docid order itself; then once with
   that order computed beforehand (``order=``), as a caller searching block by block would;
@@ -54,23 +55,25 @@ products = synth.catalogue({n})
 synth.write(products, synth.queries(products, {q}), Path({out!r}))
 """
 CORPUS_STAGE = """
-from shopbench import catalogue as C
+from shopbench import text as T
 import synth
-extra["products"] = C.build_corpus({products!r}, {corpus!r}, fields=synth.TEXT_FIELDS,
-                                   locale="us")
+extra["products"] = T.catalogue_corpus({products!r}, {corpus!r}, fields=synth.TEXT_FIELDS,
+                                       locale="us")
 """
 INDEX_STAGE = """
-from shopbench import catalogue as C
-C.bm25_index({corpus!r}, {index!r}, k1={k1}, b={b}, analyzer={analyzer!r})
+from shopbench import steps
+steps.bm25_index({corpus!r}, {index!r}, backend="bm25s", analyzer={analyzer!r}, k1={k1},
+                 b={b})
 """
 SEARCH_STAGE = """
 import numpy as np, pandas as pd
-from shopbench import analyzers, catalogue as C, trec
+from shopbench import analyzers, backends, trec
 from shopbench.bm25s_search import batch_search, docid_order
 
 k, block = {k}, 64
-retriever = C.load_bm25({index!r})
 docids = pd.read_parquet({corpus!r}, columns=["docid"])["docid"].to_numpy()
+scorer = backends.get("bm25s").load({index!r}, docids).fields["text"][0]
+retriever = scorer.retriever
 examples = pd.read_parquet({examples!r}, columns=["query_id", "query"])
 queries = examples.drop_duplicates("query_id")["query"].head({n_queries}).tolist()
 tokenize, vocab = analyzers.make({analyzer!r}), retriever.vocab_dict
@@ -82,10 +85,10 @@ extra.update(queries=len(ids), products=len(docids), terms_per_query=float(np.me
     postings_median=float(np.median(postings)), postings_max=int(max(postings)),
     no_term=int(sum(not q for q in ids)))
 
-def today(ties, pad):  # catalogue.bm25_run's loop
+def today(ties, pad):  # the catalogue's loop before the kernels: score every product
     ranked, scores = [], []
     for s in range(0, len(ids), block):
-        for row in C.bm25_scores_batched(retriever, ids[s:s + block]):
+        for row in (scorer.scores_ids(q) for q in ids[s:s + block]):
             order, top = trec.top_k(row, docids, k, ties=ties)
             if not pad:
                 order, top = order[top > 0], top[top > 0]

@@ -1,5 +1,6 @@
-"""shopbench.bm25s_search.batch_search gives exactly what the catalogue's BM25 search gives
-(catalogue.bm25_scores_batched, then trec.top_k, then the zero-score filter): the same corpus
+"""shopbench.bm25s_search.batch_search gives exactly what scoring every product gives (the
+bm25s backend's ``Scorer.scores_ids``, one float64 ``bincount`` per query, then trec.top_k,
+then the zero-score filter: the catalogue's BM25 search before the batched kernels): the same corpus
 positions in the same order and the same float32 scores, for both tie rules, with and without
 zero-score padding, on the real slice and on a synthetic catalogue made of ties."""
 
@@ -13,16 +14,29 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shopbench import analyzers, bm25, catalogue as C, trec
+from shopbench import analyzers, backends, bm25, steps, text as T, trec
+from shopbench.backends.bm25s import Scorer
 from shopbench.bm25s_search import batch_search, docid_order
 
 MODES = [(ties, pad) for ties in ("docid", "notebook") for pad in (False, True)]
 
 
+def rows(retriever, ids):
+    """Every product's float32 score per query, as the bm25s backend scores without kernels."""
+    scorer = Scorer(retriever, retriever.scores["num_docs"], [])
+    return np.vstack([scorer.scores_ids(q) for q in ids]) if ids else np.zeros((0, 0))
+
+
+def load(folder, corpus):
+    docids = pd.read_parquet(corpus, columns=["docid"])["docid"].to_numpy()
+    index = backends.get("bm25s").load(str(folder), docids)
+    return index.fields["text"][0].retriever
+
+
 def today(retriever, ids, docids, k, ties, pad):
-    """The catalogue path (catalogue.bm25_run's loop), per query: positions and scores."""
+    """Scoring every product (the catalogue's path before the kernels): positions, scores."""
     positions, scores = [], []
-    for row in C.bm25_scores_batched(retriever, ids):
+    for row in rows(retriever, ids):
         order, top = trec.top_k(row, docids, k, ties=ties)
         if not pad:
             order, top = order[top > 0], top[top > 0]
@@ -44,8 +58,9 @@ def index_of(tmp_path, texts, *, analyzer=None, k1=1.5, b=0.75):
     corpus = tmp_path / "corpus.parquet"
     pd.DataFrame({"docid": [f"D{i}" for i in range(len(texts))], "title": "",
                   "text": texts}).to_parquet(corpus, index=False)
-    C.bm25_index(str(corpus), str(tmp_path / "bm25"), k1=k1, b=b, analyzer=analyzer)
-    return C.load_bm25(str(tmp_path / "bm25"))
+    steps.bm25_index(str(corpus), str(tmp_path / "bm25"), backend="bm25s",
+                     analyzer=analyzer or "notebook", k1=k1, b=b)
+    return load(tmp_path / "bm25", corpus)
 
 
 # -- the real slice ---------------------------------------------------------------------------
@@ -54,10 +69,11 @@ def slice_index(tmp_path_factory, esci_slice):
     tmp = tmp_path_factory.mktemp("bm25s_search")
     corpus = tmp / "corpus.parquet"
     fields = ["product_title", "product_brand", "product_bullet_point", "product_description"]
-    C.build_corpus(str(esci_slice / "shopping_queries_dataset_products.parquet"), str(corpus),
-                   fields=fields, locale="us")
-    C.bm25_index(str(corpus), str(tmp / "bm25"), k1=1.5, b=0.75, analyzer="notebook")
-    retriever = C.load_bm25(str(tmp / "bm25"))
+    T.catalogue_corpus(str(esci_slice / "shopping_queries_dataset_products.parquet"),
+                       str(corpus), fields=fields, locale="us")
+    steps.bm25_index(str(corpus), str(tmp / "bm25"), backend="bm25s", analyzer="notebook",
+                     k1=1.5, b=0.75)
+    retriever = load(tmp / "bm25", corpus)
     docids = pd.read_parquet(corpus, columns=["docid"])["docid"].to_numpy()
     queries = (pd.read_parquet(esci_slice / "shopping_queries_dataset_examples.parquet")
                .drop_duplicates("query_id")["query"].tolist())
@@ -129,13 +145,13 @@ def test_the_tied_catalogue_exercises_every_branch(tied):
     assert any(0 < p * 2 < n for p in postings)  # and its pass over the postings only
     assert [] in ids  # a query without a known term
     assert not np.array_equal(np.argsort(docids), np.arange(n))  # docid order != corpus order
-    rows = C.bm25_scores_batched(retriever, ids)
+    scored = rows(retriever, ids)
     _, sc = today(retriever, ids, docids, 11, "docid", False)
     assert sum(len(s) == 11 and s[9] == s[10] for s in sc) >= 3  # ties across the cut at 10
-    assert any(0 < (row > 0).sum() < 10 for row in rows)  # fewer matches than k
+    assert any(0 < (row > 0).sum() < 10 for row in scored)  # fewer matches than k
     red = [retriever.vocab_dict["red"]]
     assert len(retriever.scores["indices"][indptr[red[0]]:indptr[red[0] + 1]]) > n / 2
-    assert not C.bm25_scores_batched(retriever, [red]).any()  # matches, all scoring 0
+    assert not rows(retriever, [red]).any()  # matches, all scoring 0
 
 
 @pytest.mark.parametrize("ties, pad", MODES)

@@ -88,8 +88,9 @@ def test_samples_qrels_and_corpus_are_byte_identical(files, tmp_path, protocol, 
         outputs[engine] = folder
         if protocol == "catalogue":
             continue
-        steps.corpus(str(paths["examples"]), str(paths["products"]), sample[2],
-                     str(folder / "corpus.parquet"), str(folder / "candidates.tsv"), seed=7,
+        steps.corpus(str(paths["products"]), str(folder / "corpus.parquet"),
+                     examples=str(paths["examples"]), sample=sample[2],
+                     candidates_out=str(folder / "candidates.tsv"), seed=7,
                      protocol=protocol, fields=FIELDS, locale="us", distractors=50)
     a, b = outputs["pyarrow"], outputs["fastparquet"]
     names = ["qrels.tsv", "queries.tsv"]

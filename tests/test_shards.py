@@ -337,27 +337,27 @@ def test_one_shard_adds_no_jobs(tmp_path, tiny_models):
     one.mkdir()
     _config(one / "config.yaml", tiny_models, 1)
     counts = _job_counts(_snakemake(one, "-n"))
-    assert counts["encode"] == 1 and counts["rerank"] == 1
+    assert counts["encode_products"] == 1 and counts["rerank"] == 1
     assert not {"merge_embeddings", "merge_rerank"} & set(counts)
     three = tmp_path / "three"
     three.mkdir()
     _config(three / "config.yaml", tiny_models, 3)
     sharded = _job_counts(_snakemake(three, "-n"))
-    assert sharded["encode"] == 3 and sharded["rerank"] == 3
+    assert sharded["encode_products"] == 3 and sharded["rerank"] == 3
     assert sharded["merge_embeddings"] == 1 and sharded["merge_rerank"] == 1
     assert {k: v for k, v in sharded.items() if not k.startswith("merge_")
-            and k not in ("encode", "rerank")} == {
-        k: v for k, v in counts.items() if k not in ("encode", "rerank")}
+            and k not in ("encode_products", "rerank")} == {
+        k: v for k, v in counts.items() if k not in ("encode_products", "rerank")}
 
 
 @pytest.mark.parametrize("device, gpu", [("cpu", "0"), ("cuda", "1")])
 def test_gpu_requested_for_model_rules_only_under_cuda(tmp_path, tiny_models, device, gpu):
     _config(tmp_path / "config.yaml", tiny_models, 2, device)
     res = _resources(_snakemake(tmp_path, "-n", "--cores", "4"))
-    for rule in ("encode", "rerank"):  # model_threads: auto, all of --cores 4
-        (line,) = res[rule]
-        assert f"gpu={gpu}" in line and "cpus_per_task=4" in line, (rule, line)
-    (line,) = res["dense"]  # searches with the encode step's query vectors: no model
+    for rule in ("encode_products", "encode_queries", "rerank"):  # model_threads: auto
+        for line in res[rule]:  # all of --cores 4
+            assert f"gpu={gpu}" in line and "cpus_per_task=4" in line, (rule, line)
+    (line,) = res["dense"]  # searches with encode_queries' query vectors: no model
     assert "gpu=" not in line and "cpus_per_task=4" in line, line
     for rule in ("sample", "corpus", "index", "evaluate", "merge_embeddings"):
         assert all("gpu=" not in line for line in res[rule]), rule
@@ -374,23 +374,24 @@ def test_jobs_feeding_a_reranker_go_first(tmp_path, tiny_models):
         found = re.search(r"priority: (\d+)", block)
         priority.setdefault(rule, set()).add(int(found[1]) if found else 0)
     assert priority["rerank"] == {10} and priority["bm25"] == {10}
-    assert priority["encode"] == {0} and priority["dense"] == {0} and priority["index"] == {0}
-    assert "cpus_per_task=2" in _resources(out)["encode"].pop()
+    assert priority["encode_products"] == {0} and priority["encode_queries"] == {0}
+    assert priority["dense"] == {0} and priority["index"] == {0}
+    assert "cpus_per_task=2" in _resources(out)["encode_products"].pop()
 
 
 def test_slurm_profile_sizes_jobs(tmp_path, tiny_models):
     pytest.importorskip("snakemake_executor_plugin_slurm")
     _config(tmp_path / "config.yaml", tiny_models, 2)
     res = _resources(_snakemake(tmp_path, "-n", "--profile", str(REPO / "profiles/slurm")))
-    (encode,) = res["encode"]
-    assert "mem_mb=16000" in encode and "runtime=480" in encode and "gpu=0" in encode
+    for encode in res["encode_products"]:  # the two shards
+        assert "mem_mb=16000" in encode and "runtime=480" in encode and "gpu=0" in encode
     assert all("mem_mb=4000" in line and "runtime=60" in line for line in res["evaluate"])
 
 
 @pytest.mark.slow
 def test_sharded_workflow_matches_unsharded(tmp_path, tiny_models):
     targets = ["results/shards/seed42/embeddings/bi.npy",
-               "results/shards/seed42/embeddings/bi.queries.npy",
+               "results/shards/seed42/query_embeddings/bi.plain.npy",
                "results/shards/seed42/runs/bi.tsv", "results/shards/seed42/runs/ce.tsv",
                "results/shards/seed42/latency/ce.tsv"]
     runs = {}
@@ -399,7 +400,8 @@ def test_sharded_workflow_matches_unsharded(tmp_path, tiny_models):
         work.mkdir()
         _config(work / "config.yaml", tiny_models, shards)
         # One thread per model job in both runs, so that the two shards run side by side.
-        _snakemake(work, "--cores", "2", "--set-threads", "encode=1", "rerank=1", "--", *targets)
+        _snakemake(work, "--cores", "2", "--set-threads", "encode_products=1",
+                   "encode_queries=1", "rerank=1", "--", *targets)
         runs[shards] = work
     for target in targets[:4]:
         assert (runs[1] / target).read_bytes() == (runs[2] / target).read_bytes(), target

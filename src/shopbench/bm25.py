@@ -181,7 +181,8 @@ def index_info(path: str) -> dict:
 
 
 def load_index(open_scorer, path: str, docids, *, weights: dict | None = None,
-               ties: str = "docid", pad_zero_scores: bool = False, **settings) -> SparseIndex:
+               ties: str = "docid", pad_zero_scores: bool = False, index_class=None,
+               **settings) -> SparseIndex:
     """The saved index as a :class:`SparseIndex`; ``weights`` (``{field: weight}``) for a
     field-weighted index, else its one field with weight 1."""
     from pathlib import Path
@@ -194,4 +195,4 @@ def load_index(open_scorer, path: str, docids, *, weights: dict | None = None,
                              f"{len(docids)}; delete the index and rerun")
     weights = weights or {field: 1.0 for field in info["fields"]}
     fields = {f: (open_scorer(Path(path) / f), w) for f, w in weights.items()}
-    return SparseIndex(fields, docids, ties, pad_zero_scores)
+    return (index_class or SparseIndex)(fields, docids, ties, pad_zero_scores)
