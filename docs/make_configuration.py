@@ -1,7 +1,7 @@
 """Render docs/configuration.md from the config schema (workflow/schemas/config.schema.yaml).
 
 The schema is the one source of every key's type, default and description; this page is
-generated from it and tests/test_docs.py fails when the committed page is stale.
+generated from it and tests/unit/test_docs.py fails when the committed page is stale.
 
     python docs/make_configuration.py           # rewrite docs/configuration.md
     python docs/make_configuration.py --check   # exit 1 when docs/configuration.md is stale
@@ -28,7 +28,7 @@ INTRO = f"""\
 This page is generated from the config schema,
 [`workflow/schemas/config.schema.yaml`](../workflow/schemas/config.schema.yaml), the one source
 of every key's type, default and meaning: edit the schema and run `{COMMAND}`
-(`tests/test_docs.py` fails when this page is stale).
+(`tests/unit/test_docs.py` fails when this page is stale).
 
 `config.yaml` is the default experiment. Run another with `snakemake --cores all --configfile
 experiments/X.yaml`: a `--configfile` replaces `config.yaml` (nothing is merged), so an experiment

@@ -15,7 +15,7 @@ import pytest
 from workflow_runner import snakemake, write_config
 
 pytestmark = pytest.mark.slow
-FIXTURE = Path(__file__).resolve().parent / "data" / "nonascii"
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "nonascii"
 
 
 def _config(name: str, locale: str, n_rows: int, tiny: Path, approaches: list[dict]) -> dict:

@@ -9,7 +9,7 @@ import pytest
 
 from shopbench import steps
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_arguments_pass_inputs_outputs_params_wildcards_and_threads_by_name():

@@ -11,7 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 GENERATOR = REPO_ROOT / "data" / "make_demo.py"
 COMMITTED = REPO_ROOT / "data" / "demo"
 EXAMPLES = "shopping_queries_dataset_examples.parquet"

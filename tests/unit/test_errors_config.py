@@ -20,7 +20,7 @@ from shopbench.config import check_plain_yaml, validate
 from shopbench.errors import ShopbenchError
 from shopbench.models import check_models
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
 
 

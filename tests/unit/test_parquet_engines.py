@@ -19,7 +19,7 @@ import pytest
 from shopbench import data as D
 from shopbench import steps
 
-SLICE = Path(__file__).resolve().parents[1] / "data" / "esci-us-150q"
+SLICE = Path(__file__).resolve().parents[2] / "data" / "esci-us-150q"
 FIELDS = ["product_title", "product_brand", "product_bullet_point", "product_description"]
 
 

@@ -26,7 +26,7 @@ import yaml
 
 from shopbench.files import atomic_outputs, atomic_path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
 NAME = "interrupt"
 DOC_PREFIX = "{config} $(touch pwned) "

@@ -13,7 +13,7 @@ from shopbench import backends, config, steps
 from shopbench.errors import ShopbenchError
 from shopbench.trec import top_k
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
 
 

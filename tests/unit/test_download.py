@@ -17,7 +17,7 @@ import yaml
 from shopbench.data import download
 from shopbench.errors import ShopbenchError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
 BODY = bytes(range(256)) * 40  # 10 240 bytes
 SHA = hashlib.sha256(BODY).hexdigest()

@@ -19,7 +19,7 @@ from shopbench import shards as S
 from shopbench import steps, trec
 from shopbench.errors import ShopbenchError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "data" / "demo"
 
 

@@ -12,7 +12,7 @@ from jinja2 import Environment
 
 from shopbench.config import validate
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def landing_page(experiment: str) -> str:
