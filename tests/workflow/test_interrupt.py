@@ -75,7 +75,8 @@ def clean(tmp_path_factory, configfile) -> Path:
 
 
 def kill_during_encode(workdir: Path, configfile: Path) -> None:
-    """Start the workflow; SIGKILL its whole process group once the encode job has started."""
+    """Start the workflow; SIGKILL its whole process group once the product encoding job
+    (encode_products, log encode_<model>.log) has started."""
     logs = workdir / "results" / NAME / "logs"
     env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     proc = subprocess.Popen(command(workdir, configfile), stdout=subprocess.DEVNULL,
@@ -83,7 +84,7 @@ def kill_during_encode(workdir: Path, configfile: Path) -> None:
     try:
         # No deadline (machines differ): the loop ends when the encode job starts, or fails
         # when the workflow ends without one.
-        while not any(logs.rglob("encode*.log")):
+        while not any(logs.rglob("encode_bi*.log")):
             assert proc.poll() is None, "the workflow ended before the encode job started"
             time.sleep(0.05)
         time.sleep(0.5)  # inside the job (it imports torch and encodes for a few seconds)
