@@ -51,7 +51,7 @@ def write_config(folder: Path, config: dict, filename: str = "config.yaml") -> P
     return path
 
 
-def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 600,
+def snakemake(workdir: Path, configfile: Path, *args: str, timeout: int = 1800,
               check: bool = True) -> subprocess.CompletedProcess:
     """``snakemake -s REPO/Snakefile -d workdir --configfile configfile ARGS``."""
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"),

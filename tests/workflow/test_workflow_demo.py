@@ -166,7 +166,8 @@ def test_added_seed_reruns_only_its_branch(demo_run, tmp_path):
     config["seeds"] = [1, 2]
     jobs = _plan(work, config, tmp_path)
     per_seed = {(r, w) for r, w in jobs if r not in AGGREGATES}
-    assert per_seed and all("seed=2" in w for _, w in per_seed)
+    # the new seed's jobs, and its own corpus's (corpus=seed2: per-seed protocols)
+    assert per_seed and all("seed=2" in w or "corpus=seed2" in w for _, w in per_seed)
     assert {r for r, _ in jobs} - {r for r, _ in per_seed} == AGGREGATES
 
 
