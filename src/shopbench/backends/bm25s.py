@@ -133,6 +133,8 @@ class Index(bm25.SparseIndex):
         return [(p, s.astype(np.float64)) for p, s in zip(positions, scores)]
 
     def search(self, tokens: list[str], k: int):
+        if self._single() is None:
+            return super().search(tokens, k)
         return self.batch_search([tokens], k)[0]
 
 
