@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from test_sampling import notebook_sample, notebook_text
+from notebook_reference import notebook_sample, notebook_text
 from workflow_runner import snakemake, write_config
 
 pytestmark = pytest.mark.slow
