@@ -228,7 +228,7 @@ check_sbatch() {  # check_sbatch DIR: every cluster job has a plugin log and an 
 compare() {  # compare LOCAL_RESULTS SLURM_RESULTS
     local a=$1 b=$2 n=0 f
     for f in seed42/qrels.tsv seed42/queries.tsv seed42/corpus.parquet \
-        seed42/embeddings/minilm.npy seed42/embeddings/minilm.queries.npy \
+        seed42/embeddings/minilm.npy seed42/query_embeddings/minilm.plain.npy \
         seed42/runs/minilm.tsv seed42/runs/bm25.tsv seed42/runs/hybrid.tsv seed42/runs/rerank.tsv \
         metrics.csv summary.csv significance.csv per_query.csv; do
         [ -s "$a/$f" ] || die "local run lacks $f"
