@@ -83,3 +83,12 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
 def esci_slice() -> Path:
     """The real ESCI slice committed in data/esci-us-150q (150 US queries)."""
     return SLICE
+
+
+def pytest_collection_modifyitems(config, items):
+    """Everything under tests/workflow/ runs Snakemake on the workflow: marked ``slow``, so
+    ``-m "not slow"`` is the quick subset (unit tests and the regression files' checks)."""
+    workflow = Path(__file__).resolve().parent / "workflow"
+    for item in items:
+        if workflow in Path(item.path).resolve().parents:
+            item.add_marker(pytest.mark.slow)
