@@ -169,6 +169,10 @@ CASES = [
      r"one weight per run"),
     ("weights-all-zero", _set("approaches.2.weights", [0, 0]),
      r"config approaches\[2\]\.weights: at least one weight must be positive"),
+    ("fusion-size-zero", _set("approaches.2.size", 0),
+     r"config approaches\[2\]\.size: 0 is less than the minimum of 1"),
+    ("fusion-size-unknown-word", _set("approaches.2.size", "union"),
+     r"config approaches\[2\]\.size: 'union' is not one of \['depth', 'all'\]"),
     ("undefined-query-normalization", _set("approaches.1.query_normalization", "clean"),
      r"config approaches\[1\]\.query_normalization: 'clean' is not defined under "
      r"query_normalizations"),
@@ -268,6 +272,17 @@ def test_word_forms_that_meet_the_index_are_valid(norm, analyzer):
     config["approaches"][1].update(analyzer=analyzer, query_normalization=norm["name"])
     config["approaches"][0]["query_normalization"] = norm["name"]  # dense: no analyzer
     validate(config)
+
+
+def test_fusion_size_resolves_to_products_per_query():
+    config = base_config()
+    assert validate(config)["approaches"][2]["size"] == 100  # default: the inputs' depth
+    config["approaches"][2]["depth"] = 30
+    assert validate(config)["approaches"][2]["size"] == 30
+    config["approaches"][2]["size"] = "all"  # the union, the notebook's hybrid
+    assert validate(config)["approaches"][2]["size"] is None
+    config["approaches"][2]["size"] = 7
+    assert validate(config)["approaches"][2]["size"] == 7
 
 
 def test_validate_does_not_change_its_argument():
