@@ -227,3 +227,55 @@ def test_lucene_rejects_what_it_cannot_do(key, value):
                           key: value})
     with pytest.raises(ShopbenchError, match=r"approaches\[0\].*backend lucene"):
         validate(config)
+
+
+# -- Lucene HNSW ----------------------------------------------------------------------------
+def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((50, dim))
+    x = centres[rng.integers(0, 50, n)] + 0.5 * rng.standard_normal((n, dim))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32)
+
+
+def hnsw_index(tmp_path, emb, name="hnsw", ef_search=100, **settings):
+    from shopbench import backends
+
+    np.save(tmp_path / f"{name}.npy", emb)
+    backends.get("lucene_hnsw").build(str(tmp_path / f"{name}.npy"),
+                                      str(tmp_path / f"{name}.faiss"), **settings)
+    docids = np.array([f"P{(7919 * i) % 10007:05d}" for i in range(len(emb))], dtype=object)
+    return backends.get("lucene_hnsw").load(str(tmp_path / f"{name}.faiss"), docids,
+                                            ef_search=ef_search), docids
+
+
+def test_lucene_hnsw_recall_against_flat(tmp_path):
+    from shopbench.trec import top_k
+
+    emb = clustered(3000)
+    queries = clustered(60, seed=1)
+    index, docids = hnsw_index(tmp_path, emb, hnsw_m=16, ef_construction=100)
+    found = 0
+    for q, (pos, scores) in zip(queries, index.batch_search(queries, 10)):
+        exact, exact_scores = top_k(emb @ q, docids, 10)
+        found += len(set(pos.tolist()) & set(exact.tolist()))
+        # scores are the exact inner products of what it found, ranked score then docid
+        np.testing.assert_allclose(scores, emb[pos] @ q, rtol=1e-6)
+        assert np.all(np.diff(scores) <= 0)
+    recall = found / (10 * len(queries))
+    assert recall >= 0.95, recall
+    # a tiny candidate list finds less than a large one
+    small, _ = hnsw_index(tmp_path, emb, name="small", ef_search=1, hnsw_m=4,
+                          ef_construction=8)
+    small_found = sum(len(set(small.search(q, 10)[0].tolist())
+                          & set(top_k(emb @ q, docids, 10)[0].tolist())) for q in queries)
+    assert small_found < found
+
+
+def test_lucene_hnsw_builds_are_the_same_graph(tmp_path):
+    emb = clustered(800, seed=2)
+    queries = clustered(20, seed=3)
+    a, _ = hnsw_index(tmp_path, emb, name="a", ef_search=10, hnsw_m=4, ef_construction=10)
+    b, _ = hnsw_index(tmp_path, emb, name="b", ef_search=10, hnsw_m=4, ef_construction=10)
+    for (pa, sa), (pb, sb) in zip(a.batch_search(queries, 10), b.batch_search(queries, 10)):
+        assert pa.tolist() == pb.tolist() and sa.tolist() == sb.tolist()
