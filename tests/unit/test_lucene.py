@@ -279,3 +279,14 @@ def test_lucene_hnsw_builds_are_the_same_graph(tmp_path):
     b, _ = hnsw_index(tmp_path, emb, name="b", ef_search=10, hnsw_m=4, ef_construction=10)
     for (pa, sa), (pb, sb) in zip(a.batch_search(queries, 10), b.batch_search(queries, 10)):
         assert pa.tolist() == pb.tolist() and sa.tolist() == sb.tolist()
+
+
+def test_readme_and_ci_install_the_engine():
+    repo = Path(__file__).resolve().parents[2]
+    line = "python3 -m pip install --no-deps -r requirements-lucene.txt"
+    assert line in (repo / "README.md").read_text(encoding="utf-8").splitlines()
+    assert line in (repo / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    pins = (repo / "requirements-lucene.txt").read_text(encoding="utf-8").splitlines()
+    env = (repo / "envs" / "lucene.yaml").read_text(encoding="utf-8")
+    for pin in (p for p in pins if p and not p.startswith("#")):
+        assert "==" in pin and f"- {pin}" in env, pin
