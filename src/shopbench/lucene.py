@@ -102,11 +102,13 @@ _SETTINGS: dict = {"mem_mb": None}
 
 
 def configure(mem_mb: int | None = None) -> None:
-    """The JVM's heap (``-Xmx``, in MB: the rule's memory); effective if the JVM has not
-    started yet in this process, else logged and ignored."""
-    if mem_mb and _SETTINGS.get("started"):
+    """The JVM's heap (``-Xmx``, in MB: the rule's memory; None keeps what was set, else
+    Java's default); effective if the JVM has not started yet in this process."""
+    if not mem_mb:
+        return
+    if _SETTINGS.get("started"):
         log.info("JVM already running; -Xmx%dm ignored", int(mem_mb))
-    _SETTINGS["mem_mb"] = int(mem_mb) if mem_mb else None
+    _SETTINGS["mem_mb"] = int(mem_mb)
 
 
 @functools.lru_cache(maxsize=None)
@@ -139,6 +141,8 @@ def jvm():
     severe = jnius.autoclass("java.util.logging.Level").SEVERE
     for logger in _SETTINGS["jul"]:
         logger.setLevel(severe)
+    heap = jnius.autoclass("java.lang.Runtime").getRuntime().maxMemory() // 2**20
+    log.info("JVM: Java %d (%s), max heap %d MB", version, home, heap)
     return jnius
 
 

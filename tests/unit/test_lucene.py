@@ -290,3 +290,28 @@ def test_readme_and_ci_install_the_engine():
     env = (repo / "envs" / "lucene.yaml").read_text(encoding="utf-8")
     for pin in (p for p in pins if p and not p.startswith("#")):
         assert "==" in pin and f"- {pin}" in env, pin
+
+
+def test_jvm_heap_from_the_jobs_memory_and_no_java_warnings(tmp_path):
+    """A fresh process: -Xmx from configure(mem_mb); indexing and searching print nothing."""
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    code = f"""
+import sys; sys.path.insert(0, {str(src)!r})
+from shopbench import lucene
+from shopbench.backends import lucene as backend
+import numpy as np
+lucene.configure(384)
+backend.build({{"text": lambda: iter([["red shoes", "blue shirt"]])}}, {str(tmp_path / "i")!r},
+              analyzer="lucene", k1=0.9, b=0.4)
+index = backend.load({str(tmp_path / "i")!r}, np.array(["a", "b"]))
+assert index.search(["shoe"], 10)[0].tolist() == [0]
+print(lucene.autoclass("java.lang.Runtime").getRuntime().maxMemory() // 2**20)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert 300 <= int(out.stdout.strip()) <= 384
+    assert out.stderr == ""
