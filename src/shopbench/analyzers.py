@@ -15,6 +15,9 @@ plain function ``str -> list[str]``, so any BM25 backend (or anything else) can 
   ``sudachi`` (SudachiPy with sudachidict-core, split mode A) or ``fugashi`` (MeCab with
   unidic-lite); the last two need ``pip install -e ".[japanese]"``. docs/approaches.md has the
   measurement behind the default.
+- ``lucene``: Lucene's analyzer of ``language`` (english: Porter stemming and Lucene's English
+  stopwords, es, ja (Kuromoji), cjk (bigrams), whitespace), run in the Lucene engine
+  (shopbench.lucene; an optional install).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ OPTIONS: dict[str, dict[str, object]] = {
     "english": {"stopwords": False, "fold_accents": False},
     "spanish": {"stopwords": False, "fold_accents": False},
     "japanese": {"method": "bigram"},
+    "lucene": {"language": "english"},
 }
 JAPANESE_METHODS = ("sudachi", "fugashi", "bigram")
 _SNOWBALL = {"english": "english", "spanish": "spanish"}
@@ -59,6 +63,12 @@ def spec(value: str | dict | None) -> dict:
         raise ShopbenchError(f"analyzer {name!r} has no option(s) {unknown}; its options: "
                              f"{allowed}")
     full = {"name": name, **OPTIONS[name], **{k: v for k, v in value.items() if k != "name"}}
+    if name == "lucene":
+        from .lucene import LANGUAGES
+
+        if full["language"] not in LANGUAGES:
+            raise ShopbenchError(f"analyzer 'lucene': unknown language {full['language']!r}; "
+                                 f"use one of {sorted(LANGUAGES)}")
     if name == "japanese" and full["method"] not in JAPANESE_METHODS:
         raise ShopbenchError(f"analyzer 'japanese': unknown method {full['method']!r}; use one "
                              f"of {list(JAPANESE_METHODS)}")
@@ -179,6 +189,10 @@ def make(value: str | dict | None) -> Analyzer:
         return notebook
     if name == "unicode":
         return functools.partial(unicode_words, fold_accents=bool(s["fold_accents"]))
+    if name == "lucene":
+        from . import lucene
+
+        return functools.partial(lucene.analyze, language=s["language"])
     if name in _SNOWBALL:
         return functools.partial(snowball, language=name, use_stopwords=bool(s["stopwords"]),
                                  fold_accents=bool(s["fold_accents"]))

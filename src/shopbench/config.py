@@ -174,12 +174,24 @@ def _check_approach_options(config: dict, models: dict) -> None:
         if model.get("fields") and model["kind"] != "bi-encoder":
             raise ShopbenchError(f"config models[{i}].fields: only bi-encoders embed chosen "
                                  f"fields; {model['name']!r} is a {model['kind']}")
+    for i, model in enumerate(config["models"]):
+        if model.get("index") == "lucene_hnsw":
+            _check_lucene(f"config models[{i}].index ({model['name']!r})")
     for i, appr in enumerate(config["approaches"]):
         if appr["type"] == "bm25":
             try:
                 appr["analyzer"] = analyzers.spec(appr["analyzer"])
             except ShopbenchError as exc:
                 raise ShopbenchError(f"config approaches[{i}].analyzer: {exc}") from None
+            if appr["backend"] == "lucene" or appr["analyzer"]["name"] == "lucene":
+                _check_lucene(f"config approaches[{i}] ({appr['name']!r})")
+            if appr["backend"] == "lucene":
+                from .backends.lucene import _unsupported
+
+                try:
+                    _unsupported(appr["fields"], appr["pad_zero_scores"], appr["ties"])
+                except ShopbenchError as exc:
+                    raise ShopbenchError(f"config approaches[{i}]: {exc}") from None
         if appr["type"] == "fusion" and appr["ties"] == "notebook" and appr["method"] != "rrf":
             raise ShopbenchError(f"config approaches[{i}].ties: 'notebook' is the notebook's "
                                  f"RRF order; method {appr['method']!r} has none (use ties: "
@@ -203,6 +215,17 @@ def _check_approach_options(config: dict, models: dict) -> None:
                                  f"not defined under query_normalizations")
         if name is not None and appr["type"] == "bm25":
             _check_word_forms(i, norms[name], appr["analyzer"])
+
+
+def _check_lucene(where: str) -> None:
+    """The Lucene engine is installed and its Java is new enough (shopbench.lucene)."""
+    from . import lucene
+
+    lucene.check_installed(where)
+    try:
+        lucene.check_java()
+    except ShopbenchError as exc:
+        raise ShopbenchError(f"{where}: {exc}") from None
 
 
 #: Snowball analyzers: they stem product and query words alike, in their language.

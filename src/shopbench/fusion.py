@@ -19,7 +19,17 @@ deeper than any input (the notebook's hybrid).
 
 Normalizations of one run's scores for one query: ``min-max`` (s - min) / (max - min), 1 when
 all scores are equal; ``z-score`` (s - mean) / std (population std), 0 when std is 0; ``l2``
-s / sqrt(sum s^2), 0 when all are 0.
+s / sqrt(sum s^2), 0 when all are 0; ``min-max-opensearch``: OpenSearch's min_max (its
+normalization processor without lower bounds), min-max with the lowest score at 0.001 instead
+of 0 (so a product a run returned counts for more than one it did not).
+
+OpenSearch's hybrid search, as fusion settings (docs/approaches.md#opensearch-hybrid-search):
+its normalization processor with ``min_max`` and ``arithmetic_mean`` (weights summing to 1) is
+``method: combsum, normalization: min-max-opensearch`` with the same weights (arithmetic_mean
+divides the weighted sum by the sum of the weights, 1; a product missing from a sub-query adds
+0); its ``score-ranker-processor`` with ``rrf`` (rank_constant 60) is ``method: rrf, k: 60``.
+OpenSearch computes in float32 and orders equal scores by its own document order; shopbench in
+float64, equal scores by docid.
 """
 
 from __future__ import annotations
@@ -34,18 +44,23 @@ from .errors import ShopbenchError
 
 METHODS = ("rrf", "combsum", "combmnz")
 TIES = ("docid", "notebook")
-NORMALIZATIONS = ("min-max", "z-score", "l2")
+NORMALIZATIONS = ("min-max", "z-score", "l2", "min-max-opensearch")
+#: OpenSearch's min_max normalization: the lowest score of a sub-query becomes this, not 0.
+OPENSEARCH_MIN_SCORE = 0.001
 
 
 def normalize(scores: list[float], how: str) -> list[float]:
     """One run's scores for one query, normalized (see the module docstring)."""
     if not scores:
         return []
-    if how == "min-max":
+    if how in ("min-max", "min-max-opensearch"):
         lo, hi = min(scores), max(scores)
         if hi == lo:
             return [1.0] * len(scores)
-        return [(s - lo) / (hi - lo) for s in scores]
+        norm = [(s - lo) / (hi - lo) for s in scores]
+        if how == "min-max-opensearch":
+            return [OPENSEARCH_MIN_SCORE if n == 0.0 else n for n in norm]
+        return norm
     if how == "z-score":
         mean = sum(scores) / len(scores)
         std = math.sqrt(sum((s - mean) ** 2 for s in scores) / len(scores))

@@ -145,7 +145,7 @@ CASES = [
      r"config approaches\[2\]\.method: 'borda' is not one of \['rrf', 'combsum', 'combmnz'\]"),
     ("bad-score-normalization", _set("approaches.2.normalization", "minmax"),
      r"config approaches\[2\]\.normalization: 'minmax' is not one of \['min-max', 'z-score', "
-     r"'l2'\]"),
+     r"'l2', 'min-max-opensearch'\]"),
     ("bm25-unknown-ties", _set("approaches.1.ties", "stable"),
      r"config approaches\[1\]\.ties: 'stable' is not one of \['docid', 'notebook'\]"),
     ("fusion-unknown-ties", _set("approaches.2.ties", "first"),

@@ -23,7 +23,13 @@ def test_arguments_pass_inputs_outputs_params_wildcards_and_threads_by_name():
     assert kwargs == {"index": "i", "corpus": "c.parquet", "queries": "q.tsv", "normalized": None,
                       "candidates": None, "run_out": "r.tsv", "latency_out": "l.tsv",
                       "analysis_out": "a.json", "k": 100, "backend": "bm25s",
-                      "analyzer": "notebook", "approach": "bm25"}  # bm25 takes no threads/seed
+                      "analyzer": "notebook", "approach": "bm25", "threads": 3}  # no seed
+    # the rule's memory reaches a step that takes it (the Lucene engine's -Xmx)
+    kwargs = steps.arguments(steps.bm25, inputs={}, outputs={}, params={}, wildcards={},
+                             threads=1, mem_mb=2048)
+    assert kwargs["mem_mb"] == 2048
+    assert "mem_mb" not in steps.arguments(steps.fusion, inputs={}, outputs={}, params={},
+                                           wildcards={}, threads=1, mem_mb=2048)
 
 
 def test_list_inputs_stay_lists_and_numeric_wildcards_become_numbers():

@@ -178,7 +178,9 @@ def final_outputs():
 def hnsw_setting(key):
     """A model's HNSW build setting; None for a flat index (so changing it rebuilds nothing)."""
     return lambda w: (
-        MODELS[w.model][key] if MODELS[w.model]["index"] == "hnsw" else None
+        MODELS[w.model][key]
+        if MODELS[w.model]["index"] in ("hnsw", "lucene_hnsw")
+        else None
     )
 
 
@@ -196,3 +198,30 @@ def failed_job_errors(snakemake_log):
     lines = _errors(snakemake_log)
     if lines:
         print("\n".join(lines), file=sys.stderr)
+
+
+# The Lucene engine (backend lucene, index lucene_hnsw) runs in a JVM inside the job: its jobs
+# use its conda environment and up to LUCENE_THREADS threads (Lucene's parallel search over
+# index segments); -Xmx comes from the job's mem_mb resource when it has one.
+LUCENE_THREADS = 4
+
+
+def uses_lucene(w):
+    """Whether a bm25_index, bm25, index or dense job runs the Lucene engine."""
+    if hasattr(w, "bm25"):
+        return BM25_INDEXES[w.bm25]["backend"] == "lucene"
+    if hasattr(w, "model"):
+        return MODELS[w.model]["index"] == "lucene_hnsw"
+    approach = APPROACHES[w.approach]
+    if approach["type"] == "bm25":
+        return approach["backend"] == "lucene"
+    return MODELS[approach["model"]]["index"] == "lucene_hnsw"
+
+
+def lucene_threads(default):
+    return lambda w: LUCENE_THREADS if uses_lucene(w) else default
+
+
+def retrieve_env(w):
+    """The conda environment of a retrieval job: lucene.yaml for Lucene jobs."""
+    return f"../../envs/{'lucene' if uses_lucene(w) else 'retrieve'}.yaml"

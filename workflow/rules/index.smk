@@ -73,7 +73,8 @@ rule index:
         f"{R}/logs/{{corpus}}/index_{{model}}.log",
     priority: lambda w: critical_priority(models=[w.model])
     conda:
-        "../../envs/retrieve.yaml"
+        retrieve_env
+    threads: lucene_threads(1)
     params:
         index=lambda w: MODELS[w.model]["index"],
         hnsw_m=hnsw_setting("hnsw_m"),
@@ -97,7 +98,8 @@ rule bm25_index:
     wildcard_constraints:
         bm25=regex(BM25_INDEXES),
     conda:
-        "../../envs/retrieve.yaml"
+        retrieve_env
+    threads: lucene_threads(1)
     params:
         **{
             key: (lambda w, key=key: BM25_INDEXES[w.bm25][key])

@@ -20,7 +20,7 @@ rule dense:
         approach=names_of("dense"),
     priority: lambda w: critical_priority(approaches=[w.approach])
     conda:
-        "../../envs/retrieve.yaml"
+        retrieve_env
     threads: 4
     resources:
         cpus_per_task=lambda wildcards, threads: threads,
@@ -28,7 +28,9 @@ rule dense:
         **approach_params("k"),
         backend=lambda w: model_of(w)["index"],
         ef_search=lambda w: (
-            model_of(w)["ef_search"] if model_of(w)["index"] == "hnsw" else None
+            model_of(w)["ef_search"]
+            if model_of(w)["index"] in ("hnsw", "lucene_hnsw")
+            else None
         ),
         latency_queries=LATENCY_QUERIES,
     script:
@@ -52,7 +54,8 @@ rule bm25:
         approach=names_of("bm25"),
     priority: lambda w: critical_priority(approaches=[w.approach])
     conda:
-        "../../envs/retrieve.yaml"
+        retrieve_env
+    threads: lucene_threads(1)
     params:
         **approach_params(
             "k", "backend", "analyzer", "pad_zero_scores", "ties", "fields"

@@ -29,6 +29,8 @@ BACKENDS = {
     "hnsw": "faiss_hnsw",
     "rank_bm25": "rank_bm25",
     "bm25s": "bm25s",
+    "lucene": "lucene",
+    "lucene_hnsw": "lucene_hnsw",
 }
 
 

@@ -37,7 +37,7 @@ def _value(value, annotation: str):
 
 
 def arguments(step, inputs: dict, outputs: dict, params: dict, wildcards: dict,
-              threads: int) -> dict:
+              threads: int, mem_mb: int | None = None) -> dict:
     """The keyword arguments of ``step`` for one job (see the module docstring)."""
     accepted = inspect.signature(step).parameters
     kwargs = {name: _value(v, accepted[name].annotation if name in accepted else "")
@@ -49,6 +49,8 @@ def arguments(step, inputs: dict, outputs: dict, params: dict, wildcards: dict,
             kwargs[name] = int(value) if name in ("seed", "shard") else value
     if "threads" in accepted:
         kwargs["threads"] = threads
+    if "mem_mb" in accepted and mem_mb:  # the rule's memory (resources), e.g. a JVM's -Xmx
+        kwargs["mem_mb"] = int(mem_mb)
     return kwargs
 
 
@@ -60,6 +62,7 @@ def run(smk) -> None:
     stop_once()
     step = STEPS[smk.rule]
     kwargs = arguments(step, dict(smk.input.items()), dict(smk.output.items()),
-                       dict(smk.params.items()), dict(smk.wildcards.items()), smk.threads)
+                       dict(smk.params.items()), dict(smk.wildcards.items()), smk.threads,
+                       getattr(smk.resources, "mem_mb", None))
     with step_logging(smk.log):
         step(**kwargs)

@@ -15,10 +15,12 @@ log = logging.getLogger("shopbench")
 ROWS_PER_PIECE = 50_000
 
 
-def index(embeddings: str, index_out: str, *, index: str = "flat", **settings) -> None:
-    """The dense index of a model's embeddings: backend ``index`` (flat or hnsw)."""
+def index(embeddings: str, index_out: str, *, index: str = "flat", threads: int = 1,
+          mem_mb: int | None = None, **settings) -> None:
+    """The dense index of a model's embeddings: backend ``index`` (flat, hnsw, lucene_hnsw)."""
     hnsw = {k: v for k, v in settings.items() if v is not None}
-    backends.get(index).build(embeddings, index_out, **hnsw)
+    module = backends.get(index)
+    module.build(embeddings, index_out, **hnsw, **jvm_settings(module, threads, mem_mb))
     log.info("%s index of %s", index, embeddings)
 
 
@@ -32,13 +34,21 @@ def text_batches(path: str, column: str, rows: int = ROWS_PER_PIECE):
     return batches
 
 
+def jvm_settings(module, threads: int, mem_mb: int | None) -> dict:
+    """The job's threads and memory, for a backend that runs in a JVM (Lucene)."""
+    return {"threads": threads, "mem_mb": mem_mb} if getattr(module, "USES_JVM", False) else {}
+
+
 def bm25_index(corpus: str, index_out: str, *, backend: str, analyzer, k1: float, b: float,
-               fields: list[str] | None = None, fields_file: str | None = None) -> None:
+               fields: list[str] | None = None, fields_file: str | None = None,
+               threads: int = 1, mem_mb: int | None = None) -> None:
     """A BM25 index of the corpus text, or of each product field of ``fields`` (then read from
     the corpus' fields.parquet, ``fields_file``), for one analyzer and k1, b."""
     sources = ({f: text_batches(fields_file, f) for f in fields} if fields
                else {"text": text_batches(corpus, "text")})
-    backends.get(backend).build(sources, index_out, analyzer=analyzer, k1=k1, b=b)
+    module = backends.get(backend)
+    module.build(sources, index_out, analyzer=analyzer, k1=k1, b=b,
+                 **jvm_settings(module, threads, mem_mb))
     report = products_dropped_letters(sources, analyzer, corpus)
     write_text_atomic(Path(index_out) / DROPPED_LETTERS,
                       json.dumps(report, indent=2, sort_keys=True) + "\n")

@@ -20,7 +20,7 @@ from .. import backends, trec
 from ..errors import ShopbenchError
 from ..files import atomic_outputs, write_text_atomic
 from .corpus import read_query_texts
-from .index import DROPPED_LETTERS
+from .index import DROPPED_LETTERS, jvm_settings
 
 log = logging.getLogger("shopbench")
 
@@ -78,13 +78,14 @@ def write_run(qids, results, docids, sample, latency, approach, run_out, latency
 def dense(index: str, query_embeddings: str, query_seconds: str, corpus: str, queries: str,
           run_out: str, latency_out: str, *, approach: str, k: int, backend: str = "flat",
           ef_search: int | None = None, threads: int = 1, latency_queries: int = 1000,
-          candidates: str | None = None) -> None:
+          candidates: str | None = None, mem_mb: int | None = None) -> None:
     """Search the model's index with the query embeddings of encode_queries: no model."""
     import faiss
 
     from ..trec import top_k
 
-    faiss.omp_set_num_threads(int(threads))
+    if backend != "lucene_hnsw":
+        faiss.omp_set_num_threads(int(threads))
     docids = pd.read_parquet(corpus, columns=["docid"])["docid"].to_numpy()
     frame = trec.read_queries(queries)
     qemb = np.load(query_embeddings)
@@ -92,7 +93,9 @@ def dense(index: str, query_embeddings: str, query_seconds: str, corpus: str, qu
     if encoded["qid"].tolist() != frame["qid"].tolist() or len(qemb) != len(frame):
         raise ShopbenchError(f"{query_embeddings} does not hold the queries of {queries} in "
                              f"order; delete it and rerun")
-    searcher = backends.get(backend).load(index, docids, ef_search=ef_search)
+    module = backends.get(backend)
+    searcher = module.load(index, docids, ef_search=ef_search,
+                           **jvm_settings(module, threads, mem_mb))
 
     def rank_candidates(qvec, positions):
         order, top = top_k(searcher.score(qvec, positions), docids[positions], k)
@@ -109,7 +112,7 @@ def bm25(index: str, corpus: str, queries: str, run_out: str, latency_out: str,
          analysis_out: str, *, approach: str, k: int, backend: str, analyzer="notebook",
          pad_zero_scores: bool = False, ties: str = "docid", fields: dict | None = None,
          latency_queries: int = 1000, normalized: str | None = None,
-         candidates: str | None = None) -> None:
+         candidates: str | None = None, threads: int = 1, mem_mb: int | None = None) -> None:
     """BM25 through the approach's index (its backend, analyzer, k1, b and fields; field
     weights apply here). Queries and products the analyzer leaves without a token are
     counted, logged as a warning and written to ``analysis_out`` for provenance.json."""
@@ -119,8 +122,10 @@ def bm25(index: str, corpus: str, queries: str, run_out: str, latency_out: str,
     analyze, label = analyzers.make(analyzer), analyzers.describe(analyzer)
     docids = pd.read_parquet(corpus, columns=["docid"])["docid"].to_numpy()
     frame, norm_seconds = read_query_texts(queries, normalized)
-    searcher = backends.get(backend).load(index, docids, weights=fields, ties=ties,
-                                          pad_zero_scores=pad_zero_scores)
+    module = backends.get(backend)
+    searcher = module.load(index, docids, weights=fields, ties=ties,
+                           pad_zero_scores=pad_zero_scores,
+                           **jvm_settings(module, threads, mem_mb))
 
     def rank_candidates(tokens, positions):
         return B.rank(searcher.score(tokens, positions), docids, k, ties, pad_zero_scores,
