@@ -105,13 +105,26 @@ def approach_params(*keys):
 
 
 def model_params(*keys, of=lambda w: MODELS[w.model]):
-    """Params of a model rule: each key of the job's model (``of``: how to find it)."""
-    return {key: (lambda w, key=key: of(w)[key]) for key in keys}
+    """Params of a model rule: each key of the job's model (``of``: how to find it); a
+    trained model's path is its folder for the job (trained_path, train.smk)."""
+    return {
+        key: (
+            lambda w, key=key: (
+                trained_path(of(w), w)
+                if key == "path" and of(w).get("train")
+                else of(w)[key]
+            )
+        )
+        for key in keys
+    }
 
 
-def model_weights(model):
-    """A model's folder as a rule input when it is one (so a new model reruns what uses it);
-    hub ids and packaged models are resolved by shopbench.models."""
+def model_weights(model, w=None):
+    """A model's folder as a rule input when it is one (so a new model reruns what uses it),
+    a trained model's the train rule's output; hub ids and packaged models are resolved by
+    shopbench.models."""
+    if model.get("train"):
+        return [trained_path(model, w)]
     return [model["path"]] if Path(model["path"]).is_dir() else []
 
 
@@ -180,3 +193,42 @@ def query_set(w):
     """The approach's query set: plain, or q-<its query normalization>."""
     name = APPROACHES[w.approach].get("query_normalization")
     return f"q-{name}" if name else "plain"
+
+
+# Training (train.smk): trained models, their folders and their inputs.
+from shopbench.train import settings as _train_settings
+
+TRAINED = [name for name, m in MODELS.items() if m.get("train")]
+FOLDS = SAMPLING["folds"]
+
+
+def train_settings(name):
+    """Every setting of a trained model (preset and defaults filled in): one param."""
+    return _train_settings(MODELS[name], config["text"]["fields"], SAMPLING["locale"])
+
+
+def trained_path(model, w):
+    """A trained model's folder for a job (per seed with folds)."""
+    if not FOLDS:
+        return model["path"]
+    seed = w.seed if "seed" in w.keys() else w.corpus.removeprefix("seed")
+    return model["path"].format(seed=seed)
+
+
+def train_base(w):
+    """The base model's path: another model of the config (by name), else a path or id."""
+    base = train_settings(w.model)["base"]
+    return MODELS[base]["path"] if base in MODELS else base
+
+
+def train_base_weights(w):
+    base = train_settings(w.model)["base"]
+    if base in MODELS:
+        return model_weights(MODELS[base], w)
+    return [base] if Path(base).is_dir() else []
+
+
+def evaluated_queries(w):
+    """The queries the model is evaluated on: its fold's, or every seed's."""
+    seeds = [w.seed] if FOLDS else SEEDS
+    return [f"{R}/seed{s}/queries.tsv" for s in seeds]

@@ -34,6 +34,11 @@ rule sample:
     conda:
         "../../envs/data.yaml"
     params:
+        **(
+            {"folds": SAMPLING["folds"], "fold_seed": SAMPLING["fold_seed"]}
+            if SAMPLING["folds"]
+            else {}
+        ),
         locale=SAMPLING["locale"],
         labels=SAMPLING["labels"],
         n_queries=SAMPLING["n_queries"],
@@ -42,5 +47,6 @@ rule sample:
         protocol=config["protocol"],
         split=SAMPLING["split"],
         version=SAMPLING["version"],
+        # only with folds, so that the params of existing samples stay as they were
     script:
         "../scripts/step.py"

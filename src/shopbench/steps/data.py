@@ -18,7 +18,7 @@ def download(*, url: str, sha256: str | None, size: int | None, file_out: str) -
 def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str, *, seed: int,
            locale: str, labels: list[str], n_queries: int | str, n_rows: int,
            on_too_few_queries: str, protocol: str, split: str = "all",
-           version: str = "all") -> None:
+           version: str = "all", folds: int | None = None, fold_seed: int = 42) -> None:
     """Filter and sample (notebook), then write the sample, its queries and the qrels.
 
     ``seed`` protocol: qrels are the sampled rows. Other protocols: every judgment of the
@@ -27,7 +27,15 @@ def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str, *, 
     """
     ex = D.filter_split_version(D.read_examples(examples), split, version, examples)
     filtered = D.filter_examples(ex, locale, labels)
-    if protocol == "catalogue":
+    if folds:  # seed N evaluates fold N, every query of it (shopbench.train.fold_queries)
+        from ..train import fold_queries
+
+        qids = fold_queries(filtered, folds, fold_seed)[seed]
+        rows = filtered[filtered["query_id"].isin(set(qids))]
+        judged = rows if protocol == "seed" else D.judgments_for(ex, qids, locale)
+        log.info("fold %d of %d: %d of %d queries, %d rows", seed, folds, len(qids),
+                 filtered["query_id"].nunique(), len(rows))
+    elif protocol == "catalogue":
         qids = D.sample_queries(filtered, n_queries, seed, on_too_few_queries)
         rows = judged = D.judgments_for(ex, qids, locale)
         log.info("seed %d: %d of %d queries (split %s, version %s), %d judgments", seed,
