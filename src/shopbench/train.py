@@ -428,3 +428,44 @@ def write_record(folder: str, record: dict) -> None:
     """training.json in the model folder: settings, data and base fingerprints, run facts."""
     Path(folder, "training.json").write_text(
         json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def evaluated_queries(examples: pd.DataFrame, config: dict) -> pd.DataFrame:
+    """The queries (qid, query) the sample rule draws over every seed, by the same calls as
+    steps/data.sample (for the parse-time leakage check)."""
+    from . import data as D
+
+    s = config["sampling"]
+    ex = D.filter_split_version(examples, s["split"], s["version"])
+    filtered = D.filter_examples(ex, s["locale"], s["labels"])
+    qids = set()
+    for seed in config["seeds"]:
+        if config["protocol"] == "catalogue":
+            qids |= set(D.sample_queries(filtered, s["n_queries"], seed,
+                                         s["on_too_few_queries"]))
+        else:
+            qids |= set(D.sample_examples(filtered, s["n_queries"], s["n_rows"], seed,
+                                          s["on_too_few_queries"])["query_id"])
+    rows = filtered[filtered["query_id"].isin(qids)].drop_duplicates("query_id")
+    return rows[["query_id", "query"]].rename(columns={"query_id": "qid"})
+
+
+def check_config_leakage(config: dict) -> None:
+    """Parse-time leakage check: no trained model's training query is an evaluated query.
+
+    Runs when the config trains a model without folds (folds leave the held-out fold out) and
+    the examples file is there (with data.download it may not be yet: the train job checks
+    again, before it writes anything, in every case)."""
+    from . import data as D
+
+    trained = [m for m in config["models"] if m.get("train")]
+    path = config["data"]["examples"]
+    if not trained or config["sampling"].get("folds") or not Path(path).is_file():
+        return
+    examples = D.read_examples(path)
+    evaluated = evaluated_queries(examples, config)
+    for model in trained:
+        cfg = settings(model, config["text"]["fields"], config["sampling"]["locale"])
+        rows = training_judgments(examples, cfg, cfg["locale"])
+        queries = rows.drop_duplicates("query_id").rename(columns={"query_id": "qid"})
+        check_leakage(queries[["qid", "query"]], evaluated, model["name"])

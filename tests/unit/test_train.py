@@ -170,6 +170,18 @@ def test_training_on_an_evaluated_query_stops_before_writing(tmp_path):
     assert not out.exists() and not curve.exists() and not (tmp_path / "models").exists()
 
 
+def test_parse_time_check_finds_the_sampled_queries_among_the_training_ones():
+    model = {"name": "t", "kind": "bi-encoder", "train": {"base": "mini", "split": "all"}}
+    config = validate(config_with(model))  # evaluates 10 test-split queries
+    with pytest.raises(ShopbenchError, match=r"model 't': 10 of the 10 evaluated queries are "
+                                             r"also training queries \(10 by query id"):
+        T.check_config_leakage(config)
+    config["models"][1]["train"]["split"] = "train"  # the official setting: disjoint
+    T.check_config_leakage(config)
+    folded = validate(config_with(model, sampling={"locale": "us", "folds": 2}, seeds=[0, 1]))
+    T.check_config_leakage(folded)  # folds leave the held-out fold out: nothing to stop
+
+
 def test_folds_leave_the_held_out_queries_out_of_training():
     ex = D.read_examples(EXAMPLES)
     held = ex.drop_duplicates("query_id").head(5).rename(columns={"query_id": "qid"})

@@ -11,6 +11,7 @@ from shopbench.config import check_plain_yaml as _check_plain_yaml
 from shopbench.data import check_files as _check_data_files
 from shopbench.errors import ShopbenchError
 from shopbench.models import check_models as _check_models
+from shopbench.train import check_config_leakage as _check_training_leakage
 from shopbench.normalize import dictionary_files
 
 try:
@@ -27,6 +28,7 @@ try:
             config["data"]["products"],
             config["text"]["fields"],
         )
+    _check_training_leakage(config)  # trained models: no evaluated query is trained on
 except ShopbenchError as _exc:
     raise WorkflowError(str(_exc)) from None
 
@@ -199,7 +201,7 @@ def query_set(w):
 from shopbench.train import settings as _train_settings
 
 TRAINED = [name for name, m in MODELS.items() if m.get("train")]
-FOLDS = SAMPLING["folds"]
+FOLDS = SAMPLING.get("folds")
 
 
 def train_settings(name):

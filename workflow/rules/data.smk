@@ -35,8 +35,11 @@ rule sample:
         "../../envs/data.yaml"
     params:
         **(
-            {"folds": SAMPLING["folds"], "fold_seed": SAMPLING["fold_seed"]}
-            if SAMPLING["folds"]
+            {
+                "folds": SAMPLING.get("folds"),
+                "fold_seed": SAMPLING.get("fold_seed", 42),
+            }
+            if SAMPLING.get("folds")
             else {}
         ),
         locale=SAMPLING["locale"],
