@@ -67,6 +67,17 @@ def test_esci_task1_preset_is_the_official_recipe():
     assert task1["path"] == "results/train/models/task1"
 
 
+def test_the_shipped_esci_task1_experiment_trains_the_official_recipe():
+    import yaml
+
+    config = validate(yaml.safe_load((REPO / "experiments" / "esci-task1.yaml").read_text()))
+    model = next(m for m in config["models"] if m.get("train"))
+    got = T.settings(model, config["text"]["fields"], config["sampling"]["locale"])
+    assert {k: got[k] for k in OFFICIAL_RECIPE} == OFFICIAL_RECIPE
+    assert (got["split"], got["locale"]) == ("train", "us")
+    assert (config["sampling"]["split"], config["text"]["fields"]) == ("test", ["product_title"])
+
+
 def test_config_keys_override_the_preset():
     model = {"name": "t", "kind": "cross-encoder",
              "train": {"preset": "esci-task1", "max_length": 64, "warmup": 0.1}}
