@@ -26,6 +26,11 @@ include: "workflow/rules/report.smk"
 report: "workflow/report/workflow.rst"
 
 
+# After a failed run: each failed job's shopbench error again, last, where a user looks.
+onerror:
+    failed_job_errors(log)
+
+
 rule all:
     default_target: True
     input:

@@ -192,6 +192,47 @@ def describe(value: str | dict | None) -> str:
     return f"{s['name']}({opts})" if opts else s["name"]
 
 
+#: Analyzers whose tokens hold ASCII letters and digits only: every other letter of a text is
+#: dropped ("galón" -> gal, n; Japanese text to its digits). The others keep the letters of
+#: every script (stop words and stems aside), so only these are checked for dropped letters.
+ASCII_ONLY = ("notebook",)
+
+
+def drops_letters(value: str | dict | None) -> bool:
+    """Whether the analyzer can drop non-ASCII letters (see ``ASCII_ONLY``)."""
+    return spec(value)["name"] in ASCII_ONLY
+
+
+def dropped_letters(text: str, tokens: list[str]) -> str:
+    """The non-ASCII letters of ``text`` (NFKC, lowercased, each once, in order) that occur in
+    no token; "" for an ASCII text. Meant for the ``ASCII_ONLY`` analyzers: an analyzer that
+    folds accents or stems would have its folded letters counted as dropped."""
+    if text.isascii():
+        return ""
+    kept = set("".join(tokens))
+    return "".join(c for c in dict.fromkeys(unicodedata.normalize("NFKC", text).lower())
+                   if not c.isascii() and c.isalpha() and c not in kept)
+
+
+def dropped_report(texts: Iterable[str], analyze: Analyzer, ids: Iterable,
+                   examples: int = 5) -> dict:
+    """How many texts lose non-ASCII letters to ``analyze`` (ASCII texts are not analyzed
+    again), with the first ``examples`` of them: id, text, tokens and the letters dropped."""
+    count, shown = 0, []
+    for text, ident in zip(texts, ids):
+        text = str(text)
+        if text.isascii():
+            continue
+        tokens = analyze(text)
+        lost = dropped_letters(text, tokens)
+        if lost:
+            count += 1
+            if len(shown) < examples:
+                shown.append({"id": str(ident), "text": text[:80], "tokens": tokens[:12],
+                              "dropped": lost})
+    return {"count": count, "examples": shown}
+
+
 def empty_report(texts: Iterable[str], tokens: Iterable[list[str]], ids: Iterable,
                  examples: int = 5) -> dict:
     """How many texts got no token, and the first ``examples`` of them (id and text)."""

@@ -187,6 +187,10 @@ def _check_approach_options(config: dict, models: dict) -> None:
             raise ShopbenchError(f"config approaches[{i}].ties: 'notebook' is the notebook's "
                                  f"RRF order; method {appr['method']!r} has none (use ties: "
                                  f"docid or method: rrf)")
+        if appr["type"] == "fusion":
+            # size: a number of products per query, or None for the union ("all")
+            appr["size"] = {"depth": appr["depth"], "all": None}.get(appr["size"],
+                                                                     appr["size"])
         if appr["type"] == "fusion" and appr.get("weights") is not None:
             if len(appr["weights"]) != len(appr["runs"]):
                 raise ShopbenchError(

@@ -13,6 +13,10 @@ in which products first appear, runs in the given order, each in rank order):
 - ``combmnz``: the CombSUM score times the number of runs (with a non-zero weight) that
   returned the product.
 
+The fused list keeps its best ``size`` products (``fuse``), as OpenSearch's hybrid query
+returns ``size`` results; without a size it is the union of the runs' top ``depth``, which is
+deeper than any input (the notebook's hybrid).
+
 Normalizations of one run's scores for one query: ``min-max`` (s - min) / (max - min), 1 when
 all scores are equal; ``z-score`` (s - mean) / std (population std), 0 when std is 0; ``l2``
 s / sqrt(sum s^2), 0 when all are 0.
@@ -109,11 +113,15 @@ def fuse_query(lists: list[tuple[list[str], list[float]]], method: str = "rrf", 
 
 def fuse(runs: list[pd.DataFrame], method: str = "rrf", k: int = 60, depth: int = 100,
          weights: list[float] | None = None, normalization: str = "min-max",
-         ties: str = "docid"):
-    """Fuse run frames (qid, docid, rank[, score]) query by query.
+         ties: str = "docid", size: int | None = None):
+    """Fuse run frames (qid, docid, rank[, score]) query by query, each cut to its top
+    ``depth``; each fused list keeps its best ``size`` products (None: the whole union, up to
+    len(runs) x depth).
 
     Returns qids, ranked docids, scores per query, and each query's fusion seconds.
     """
+    if size is not None and size < 1:
+        raise ShopbenchError(f"fusion size {size}: keep at least one product per query")
     weights = check(method, len(runs), weights, normalization, ties)
     per_run = []
     for run in runs:
@@ -127,6 +135,8 @@ def fuse(runs: list[pd.DataFrame], method: str = "rrf", k: int = 60, depth: int 
         start = time.perf_counter()
         lists = [r.get(qid, ([], [])) for r in per_run]
         ranked, sc = fuse_query(lists, method, k, weights, normalization, ties)
+        if size is not None:
+            ranked, sc = ranked[:size], sc[:size]
         seconds.append(time.perf_counter() - start)
         docids.append(ranked)
         fused_scores.append(np.asarray(sc, dtype=np.float64))

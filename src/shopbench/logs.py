@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 import time
 
@@ -25,6 +26,43 @@ def peak_rss_mb() -> float | None:
     return None
 
 from .errors import ShopbenchError
+
+_FAILED_RULE = re.compile(r"^Error in rule (\S+):\s*$")
+_JOB_LOG = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?\s*$")
+_SHOPBENCH_ERROR = re.compile(r"ERROR shopbench: (.*)$")
+
+
+def failed_job_errors(snakemake_log) -> list[str]:
+    """One line per failed job of a Snakemake run, from Snakemake's own log: the job's
+    ``ERROR shopbench:`` message (from the job's log), or, for another failure, the last line
+    of the job's log; each names the rule and the job's log."""
+    from pathlib import Path
+
+    if isinstance(snakemake_log, (list, tuple)):  # Snakemake 9 passes a list of log files
+        return [line for path in snakemake_log for line in failed_job_errors(path)]
+    try:
+        lines = Path(snakemake_log).read_text(encoding="utf-8", errors="replace").splitlines()
+    except (OSError, TypeError):
+        return []
+    out, rule = [], None
+    for line in lines:
+        if (m := _FAILED_RULE.match(line)):
+            rule = m.group(1)
+        elif rule and (m := _JOB_LOG.match(line)):
+            path = m.group(1).split(", ")[0]
+            try:
+                job_lines = Path(path).read_text(encoding="utf-8",
+                                                 errors="replace").splitlines()
+            except OSError:
+                job_lines = []
+            errors = [e.group(1) for e in map(_SHOPBENCH_ERROR.search, job_lines) if e]
+            last = next((x.strip() for x in reversed(job_lines) if x.strip()), "")
+            cause = errors[-1] if errors else (last or "no message; see the log")
+            entry = f"ERROR shopbench: rule {rule} failed: {cause} (log: {path})"
+            if entry not in out:
+                out.append(entry)
+            rule = None
+    return out
 
 # Library chatter that reads like an error but is not one: faiss.loader logs at INFO "Could not
 # load library with AVX2 support" and then loads its generic build, as designed. Their warnings

@@ -54,11 +54,13 @@ def git_commit(folder: Path) -> str:
 
 def analyzer_warnings(analysis_files: list[str]) -> list[dict]:
     """BM25 analyzer reports (from the bm25 jobs) that left queries or products without a
-    token: one entry per (seed, approach) with the counts and a few examples."""
+    token, or dropped their non-ASCII letters: one entry per (seed, approach) with the counts
+    and a few examples."""
     out = []
     for path in analysis_files:
         report = json.loads(Path(path).read_text(encoding="utf-8"))
-        if report["queries"]["count"] or report["products"]["count"]:
+        if any(report[what]["count"] or report[what].get("dropped_letters", {}).get("count")
+               for what in ("queries", "products")):
             out.append({"file": str(path), **report})
     return out
 
@@ -81,8 +83,12 @@ def build(config: dict, models: dict[str, str], data_files: list[str],
 def write(path: str, config: dict, models: dict[str, str], data_files: list[str],
           snakemake_version: str | None = None, analysis_files: list[str] = ()) -> None:
     for w in analyzer_warnings(list(analysis_files)):
-        log.warning("analyzer %s (%s): %d of %d queries and %d of %d products have no token",
+        dropped = {what: w[what].get("dropped_letters", {}).get("count", 0)
+                   for what in ("queries", "products")}
+        log.warning("analyzer %s (%s): %d of %d queries and %d of %d products have no token; "
+                    "it drops non-ASCII letters of %d queries and %d products",
                     w["analyzer"], w["file"], w["queries"]["count"], w["queries"]["of"],
-                    w["products"]["count"], w["products"]["of"])
+                    w["products"]["count"], w["products"]["of"], dropped["queries"],
+                    dropped["products"])
     record = build(config, models, data_files, snakemake_version, analysis_files)
     write_text_atomic(path, json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")

@@ -32,9 +32,12 @@ def _rst(text: str) -> str:
     return text.replace("@", "\\@")
 
 
-def sample_note(n_per_seed: dict[int, int] | None, n_asked: int | None) -> str:
+def sample_note(n_per_seed: dict[int, int] | None, n_asked: int | None,
+                sampling: list[dict] | None = None) -> str:
     """The table's sample size, with a warning where fewer queries were evaluated than asked
-    for (the notebook's sampling) or where the CIs and tests rest on very few queries."""
+    for, giving its cause from the seeds' sampling records (fewer queries pass the filter, so
+    the draw was clamped; or the notebook's sampling drew no row of some queries), or where the
+    CIs and tests rest on very few queries."""
     from .stats import FEW_QUERIES
 
     if not n_per_seed:
@@ -49,9 +52,19 @@ def sample_note(n_per_seed: dict[int, int] | None, n_asked: int | None) -> str:
         per = ", ".join(f"{n} (seed {s})" for s, n in n_per_seed.items())
         note = f"n = {per} queries ({sum(counts)} (seed, query) pairs)."
     if n_asked is not None and min(counts) < n_asked:
+        causes = []
+        clamped = sorted({r["pass_filter"] for r in sampling or [] if r["drawn"] < n_asked})
+        if clamped:
+            causes.append(f"only {', '.join(map(str, clamped))} queries pass the sampling "
+                          f"filter (sampling.on_too_few_queries: clamp)")
+        if not sampling or any(r["kept"] < r["drawn"] for r in sampling):
+            causes.append("the notebook's sampling keeps only the queries with a row among "
+                          "the sampling.n_rows drawn")
+        if not causes:
+            causes.append("every query asked for was drawn, but not every one was evaluated "
+                          "(the seeds' sampling.json and evaluate logs say which)")
         note += (f" Warning: fewer queries than the {n_asked} asked for (sampling.n_queries): "
-                 f"the notebook's sampling keeps only the queries with a row among the "
-                 f"sampling.n_rows drawn.")
+                 f"{'; '.join(causes)}.")
     if sum(counts) < FEW_QUERIES:
         note += (f" Warning: the CIs and tests rest on only {sum(counts)} (seed, query) pairs "
                  f"and say little.")
@@ -60,7 +73,8 @@ def sample_note(n_per_seed: dict[int, int] | None, n_asked: int | None) -> str:
 
 def paper_tables(summary: pd.DataFrame, sig: pd.DataFrame, baseline: str,
                  gains: dict, alpha: float = 0.05, n_per_seed: dict[int, int] | None = None,
-                 n_asked: int | None = None) -> tuple[str, str, str]:
+                 n_asked: int | None = None,
+                 sampling: list[dict] | None = None) -> tuple[str, str, str]:
     """Markdown, LaTeX and reStructuredText (for the report's landing page) tables:
     mean [95% CI]; best in bold; † significantly different from the baseline on that metric
     (every metric shown is tested); the sample size and its warnings in the caption."""
@@ -79,7 +93,7 @@ def paper_tables(summary: pd.DataFrame, sig: pd.DataFrame, baseline: str,
     ci = ("bootstrap 95% CI over queries, the same as in metrics.csv" if seeds == 1 else
           "bootstrap 95% CI over (seed, query) pairs, queries resampled within each seed")
     note = " ".join(part for part in [
-        sample_note(n_per_seed, n_asked),
+        sample_note(n_per_seed, n_asked, sampling),
         f"{'Mean over queries' if seeds == 1 else 'Mean over all (seed, query) pairs'} "
         f"[{ci}]; best in bold; {dagger}",
         f"nDCG gains E {gains['E']}, S {gains['S']}, C {gains['C']}, I {gains['I']} (ESCI "

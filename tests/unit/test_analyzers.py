@@ -69,3 +69,76 @@ def test_describe_names_the_options():
     assert A.describe({"name": "english", "stopwords": True}) == (
         "english(stopwords=True, fold_accents=False)")
     assert A.describe("notebook") == "notebook"
+
+
+def test_dropped_letters_of_the_notebook_tokenizer():
+    nb = A.make("notebook")
+    assert A.drops_letters("notebook")
+    assert not any(A.drops_letters(a) for a in ("unicode", "english", "spanish",
+                                                         "japanese"))
+    # "galón" -> gal, n: the ó is dropped, once per letter, in order
+    assert nb("galón de agua") == ["gal", "n", "de", "agua"]
+    assert A.dropped_letters("galón de agua", nb("galón de agua")) == "ó"
+    assert A.dropped_letters("Teléfono móvil", nb("Teléfono móvil")) == "éó"
+    # Japanese reduced to its digits (no empty token list, but junk)
+    text = "ビタミンC 200mg"
+    assert nb(text) == ["c", "200mg"]
+    assert A.dropped_letters(text, nb(text)) == "ビタミン"
+    assert A.dropped_letters("plain text", nb("plain text")) == ""
+    # letters an analyzer keeps are not dropped
+    uni = A.make("unicode")
+    assert A.dropped_letters("galón de agua", uni("galón de agua")) == ""
+
+
+def test_dropped_report_counts_texts_and_shows_examples():
+    nb = A.make("notebook")
+    texts = ["red shoe", "galón de agua", "ビタミンC 200mg", "café", "blue mug"]
+    report = A.dropped_report(texts, nb, [1, 2, 3, 4, 5], examples=2)
+    assert report["count"] == 3
+    assert report["examples"] == [
+        {"id": "2", "text": "galón de agua", "tokens": ["gal", "n", "de", "agua"],
+         "dropped": "ó"},
+        {"id": "3", "text": "ビタミンC 200mg", "tokens": ["c", "200mg"], "dropped": "ビタミン"}]
+
+
+def test_bm25_steps_report_dropped_letters_of_queries_and_products(tmp_path, caplog):
+    """The index counts products that lose letters, the search the queries; both reach the
+    analysis file (provenance) and the log. An analyzer that keeps them reports nothing."""
+    import json
+    import logging
+
+    import pandas as pd
+
+    from shopbench import steps, trec
+
+    titles = ["red shoe", "teléfono móvil", "galón de agua", "blue mug"]
+    pd.DataFrame({"docid": ["a", "b", "c", "d"], "title": titles, "text": titles}).to_parquet(
+        tmp_path / "corpus.parquet")
+    trec.write_tsv(pd.DataFrame({"qid": [1, 2, 3], "query": ["red shoe", "galón", "ビタミンC"]}),
+                   tmp_path / "queries.tsv")
+    for analyzer, expected in (("notebook", (2, 2)), ("unicode", None)):
+        index = tmp_path / f"bm25-{analyzer}"
+        steps.bm25_index(corpus=str(tmp_path / "corpus.parquet"), index_out=str(index),
+                         backend="rank_bm25", analyzer=analyzer, k1=1.5, b=0.75)
+        with caplog.at_level(logging.WARNING, logger="shopbench"):
+            caplog.clear()
+            steps.bm25(index=str(index), corpus=str(tmp_path / "corpus.parquet"),
+                       queries=str(tmp_path / "queries.tsv"),
+                       run_out=str(tmp_path / f"run-{analyzer}.tsv"),
+                       latency_out=str(tmp_path / f"lat-{analyzer}.tsv"),
+                       analysis_out=str(tmp_path / f"{analyzer}.json"), approach="bm25", k=10,
+                       backend="rank_bm25", analyzer=analyzer)
+        report = json.loads((tmp_path / f"{analyzer}.json").read_text(encoding="utf-8"))
+        if expected is None:
+            assert "dropped_letters" not in report["queries"]
+            assert "drops the non-ASCII letters" not in caplog.text
+            continue
+        products = json.loads((index / "dropped_letters.json").read_text(encoding="utf-8"))
+        assert products["count"] == 2
+        assert [e["id"] for e in products["examples"]] == ["b", "c"]
+        assert products["examples"][0]["dropped"] == "éó"
+        assert report["queries"]["dropped_letters"]["count"] == expected[0]
+        assert report["products"]["dropped_letters"]["count"] == expected[1]
+        assert ("analyzer notebook drops the non-ASCII letters of 2 of 3 queries" in caplog.text)
+        assert ("analyzer notebook drops the non-ASCII letters of 2 of 4 products" in caplog.text)
+        assert "'galón' -> ['gal', 'n'] (drops ó)" in caplog.text

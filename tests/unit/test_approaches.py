@@ -82,7 +82,7 @@ def test_field_weighted_bm25_step_searches_the_persisted_field_indexes(tmp_path,
                      fields=["product_title", "product_description"],
                      fields_file=str(tmp_path / "fields.parquet"))
     assert sorted(p.name for p in (tmp_path / "bm25").iterdir()) == [
-        "product_description", "product_title", "shopbench.json"]
+        "dropped_letters.json", "product_description", "product_title", "shopbench.json"]
     steps.bm25(index=index, corpus=str(tmp_path / "corpus.parquet"),
                queries=str(tmp_path / "queries.tsv"), run_out=str(tmp_path / "run.tsv"),
                latency_out=str(tmp_path / "lat.tsv"), analysis_out=str(tmp_path / "a.json"),

@@ -169,6 +169,10 @@ CASES = [
      r"one weight per run"),
     ("weights-all-zero", _set("approaches.2.weights", [0, 0]),
      r"config approaches\[2\]\.weights: at least one weight must be positive"),
+    ("fusion-size-zero", _set("approaches.2.size", 0),
+     r"config approaches\[2\]\.size: 0 is less than the minimum of 1"),
+    ("fusion-size-unknown-word", _set("approaches.2.size", "union"),
+     r"config approaches\[2\]\.size: 'union' is not one of \['depth', 'all'\]"),
     ("undefined-query-normalization", _set("approaches.1.query_normalization", "clean"),
      r"config approaches\[1\]\.query_normalization: 'clean' is not defined under "
      r"query_normalizations"),
@@ -270,6 +274,17 @@ def test_word_forms_that_meet_the_index_are_valid(norm, analyzer):
     validate(config)
 
 
+def test_fusion_size_resolves_to_products_per_query():
+    config = base_config()
+    assert validate(config)["approaches"][2]["size"] == 100  # default: the inputs' depth
+    config["approaches"][2]["depth"] = 30
+    assert validate(config)["approaches"][2]["size"] == 30
+    config["approaches"][2]["size"] = "all"  # the union, the notebook's hybrid
+    assert validate(config)["approaches"][2]["size"] is None
+    config["approaches"][2]["size"] = 7
+    assert validate(config)["approaches"][2]["size"] == 7
+
+
 def test_validate_does_not_change_its_argument():
     config = base_config()
     before = copy.deepcopy(config)
@@ -295,9 +310,10 @@ def test_snakemake_stops_at_parse_time(tmp_path, case_id):
     proc = dry_run(tmp_path, bad_config(case_id))
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
-    assert "WorkflowError" in out
     assert re.search(expected(case_id), out), out[-3000:]
-    assert "Traceback" not in out
+    # the message alone, as the last line: no Snakemake frame of internal code around it
+    assert re.match(r"ERROR shopbench: " + expected(case_id), out.strip().splitlines()[-1])
+    assert "Traceback" not in out and "common.smk" not in out and 'File "' not in out
     assert not (tmp_path / "results").exists()
     assert not (tmp_path.parent / "x").exists()
 

@@ -121,6 +121,24 @@ def test_rrf_depth_cuts_each_run():
     assert sorted(ranked[0]) == ["a", "b", "c", "d"]
 
 
+def test_fusion_size_keeps_the_best_of_the_union():
+    # union of two top-3 lists: 5 products; RRF by hand: c 1/63 + 1/61, a 1/61, then the
+    # 1/62s (b, d by docid), then e 1/63
+    r1 = pd.DataFrame({"qid": 1, "docid": ["a", "b", "c"], "rank": [1, 2, 3]})
+    r2 = pd.DataFrame({"qid": 1, "docid": ["c", "d", "e"], "rank": [1, 2, 3]})
+    _, union, union_scores, _ = fusion.fuse([r1, r2], "rrf", 60, 3)
+    assert union[0] == ["c", "a", "b", "d", "e"]
+    assert union_scores[0].tolist() == [1 / 63 + 1 / 61, 1 / 61, 1 / 62, 1 / 62, 1 / 63]
+    _, cut, cut_scores, _ = fusion.fuse([r1, r2], "rrf", 60, 3, size=3)
+    assert cut[0] == ["c", "a", "b"]
+    assert cut_scores[0].tolist() == union_scores[0].tolist()[:3]
+    # a size above the union's length keeps the union
+    _, ranked, _, _ = fusion.fuse([r1, r2], "rrf", 60, 3, size=10)
+    assert ranked[0] == union[0]
+    with pytest.raises(ShopbenchError, match="fusion size 0: keep at least one product"):
+        fusion.fuse([r1, r2], "rrf", 60, 3, size=0)
+
+
 def test_tokenizer_is_notebooks():
     text = "Travel-Size FRAGRANCE spray, 0.5 fl.oz (Pack of 2)"
     assert bm25.tokenize(text) == re.findall(r"[a-z0-9]+", text.lower())

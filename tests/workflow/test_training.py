@@ -86,7 +86,7 @@ def test_training_on_evaluated_queries_stops_at_parse_time(tmp_path, tiny_models
     config["evaluation"] = {}
     proc = snakemake(tmp_path, write_config(tmp_path, config), "-n", check=False)
     text = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "WorkflowError" in text  # at parse time
+    assert proc.returncode != 0 and "ERROR shopbench: model" in text  # at parse time
     assert "model 'tiny-ft': 8 of the 8 evaluated queries are also training queries" in text
     assert not (tmp_path / "results" / "leak" / "models" / "tiny-ft").exists()
 

@@ -1,6 +1,7 @@
 """The workflow on the Spanish and Japanese fixture (tests/data/nonascii, official ESCI schema,
 locale es / jp): non-empty BM25 runs with the right analyzers, and with ``notebook`` on
-Japanese a warning counted in the log and in provenance.json; fusion falls back to the dense
+Japanese and Spanish warnings counted in the log and in provenance.json (texts left with no
+token; texts whose non-ASCII letters the notebook's tokenizer drops); fusion falls back to the dense
 run where BM25 matches nothing."""
 
 from __future__ import annotations
@@ -73,6 +74,10 @@ def test_japanese_analyzers_and_the_notebook_warning(tiny_models, tmp_path):
     assert warned["bm25-notebook"]["queries"]["examples"][0]["text"] in {
         q for q in pd.read_csv(res / "seed1" / "queries.tsv", sep="\t")["query"]}
     assert warned["bm25-notebook"]["products"]["count"] >= 1  # e.g. 抹茶 粉末 京都宇治産
+    # products reduced to junk ("ビタミンC 200mg" -> c, 200mg) are counted too, not only empty ones
+    dropped = warned["bm25-notebook"]["products"]["dropped_letters"]
+    assert dropped["count"] >= warned["bm25-notebook"]["products"]["count"]
+    assert all(e["dropped"] for e in dropped["examples"])
     # ... and the hybrid falls back to the dense run
     dense, hybrid = _run(res, "dense"), _run(res, "hybrid")
     assert hybrid["docid"].tolist() == dense["docid"].tolist()
@@ -110,7 +115,19 @@ def test_spanish_analyzers_and_fusion_methods(tiny_models, tmp_path):
         assert sorted(top.index) == sorted(exact), name
         assert sum(top[q] in exact[q] for q in exact) >= 7, name
     prov = json.loads((res / "provenance.json").read_text(encoding="utf-8"))
-    assert prov["analyzer_warnings"] == []  # Spanish text always leaves some token
+    # Spanish text always leaves some token, but the notebook's tokenizer drops its accented
+    # letters: every query and product with one is counted (and nothing for the others)
+    warned = {w["approach"]: w for w in prov["analyzer_warnings"]}
+    assert set(warned) == {"bm25-notebook"}
+    queries = pd.read_csv(res / "seed1" / "queries.tsv", sep="\t")["query"]
+    accented = sum(any(not c.isascii() and c.isalpha() for c in q) for q in queries)
+    assert accented >= 1
+    report = warned["bm25-notebook"]
+    assert report["queries"]["count"] == 0
+    assert report["queries"]["dropped_letters"]["count"] == accented
+    assert report["products"]["dropped_letters"]["count"] >= 1
+    log = (res / "logs" / "seed1" / "run_bm25-notebook.log").read_text(encoding="utf-8")
+    assert f"drops the non-ASCII letters of {accented} of {len(queries)} queries" in log
     norm = pd.read_csv(res / "seed1" / "queries" / "es.tsv", sep="\t", keep_default_na=False)
     row = norm.set_index("original").loc["baterías externas"]
     assert row["query"] == "batería externa" and row["changes"] == (

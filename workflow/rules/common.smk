@@ -30,7 +30,9 @@ try:
         )
     _check_training_leakage(config)  # trained models: no evaluated query is trained on
 except ShopbenchError as _exc:
-    raise WorkflowError(str(_exc)) from None
+    # the message alone, as the last line, without Snakemake's frame of this file
+    print(f"ERROR shopbench: {_exc}", file=sys.stderr)
+    sys.exit(1)
 
 R = f"results/{config['name']}"
 SEEDS = config["seeds"]
@@ -195,6 +197,16 @@ def query_set(w):
     """The approach's query set: plain, or q-<its query normalization>."""
     name = APPROACHES[w.approach].get("query_normalization")
     return f"q-{name}" if name else "plain"
+
+
+def failed_job_errors(snakemake_log):
+    """Print the ``ERROR shopbench:`` lines of the failed jobs' logs (named in Snakemake's
+    own log), so the cause is the last thing a failed run shows."""
+    from shopbench.logs import failed_job_errors as _errors
+
+    lines = _errors(snakemake_log)
+    if lines:
+        print("\n".join(lines), file=sys.stderr)
 
 
 # Training (train.smk): trained models, their folders and their inputs.

@@ -29,6 +29,7 @@ rule sample:
         sample=seed_dir("sample.parquet"),
         qrels=seed_dir("qrels.tsv"),
         queries=seed_dir("queries.tsv"),
+        sampling=seed_dir("sampling.json"),
     log:
         f"{R}/logs/seed{{seed}}/sample.log",
     conda:

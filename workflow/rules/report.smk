@@ -9,6 +9,7 @@ rule tables:
         summary=f"{R}/summary.csv",
         significance=f"{R}/significance.csv",
         metrics=f"{R}/metrics.csv",
+        sampling=expand(f"{R}/seed{{seed}}/sampling.json", seed=SEEDS),
     output:
         md=report(
             f"{R}/tables/results.md",

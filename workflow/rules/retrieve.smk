@@ -79,7 +79,9 @@ rule fusion:
     conda:
         "../../envs/retrieve.yaml"
     params:
-        **approach_params("k", "depth", "method", "weights", "normalization", "ties"),
+        **approach_params(
+            "k", "depth", "method", "weights", "normalization", "ties", "size"
+        ),
     script:
         "../scripts/step.py"
 

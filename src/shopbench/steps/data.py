@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from .. import data as D
@@ -15,11 +16,13 @@ def download(*, url: str, sha256: str | None, size: int | None, file_out: str) -
     D.download(url, file_out, sha256=sha256, size=size)
 
 
-def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str, *, seed: int,
-           locale: str, labels: list[str], n_queries: int | str, n_rows: int,
-           on_too_few_queries: str, protocol: str, split: str = "all",
-           version: str = "all", folds: int | None = None, fold_seed: int = 42) -> None:
-    """Filter and sample (notebook), then write the sample, its queries and the qrels.
+def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str,
+           sampling_out: str | None = None, *, seed: int, locale: str, labels: list[str],
+           n_queries: int | str, n_rows: int, on_too_few_queries: str, protocol: str,
+           split: str = "all", version: str = "all", folds: int | None = None,
+           fold_seed: int = 42) -> None:
+    """Filter and sample (notebook), then write the sample, its queries and the qrels, and in
+    ``sampling_out`` how many queries were asked for, pass the filter, are drawn and are kept.
 
     ``seed`` protocol: qrels are the sampled rows. Other protocols: every judgment of the
     sampled queries (E, S, C and I), graded. ``catalogue``: queries drawn from those of the
@@ -27,33 +30,49 @@ def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str, *, 
     """
     ex = D.filter_split_version(D.read_examples(examples), split, version, examples)
     filtered = D.filter_examples(ex, locale, labels)
+    passing = int(filtered["query_id"].nunique())
+    drawn = passing if n_queries == "all" else min(int(n_queries), passing)
     if folds:  # seed N evaluates fold N, every query of it (shopbench.train.fold_queries)
         from ..train import fold_queries
 
         qids = fold_queries(filtered, folds, fold_seed)[seed]
         rows = filtered[filtered["query_id"].isin(set(qids))]
         judged = rows if protocol == "seed" else D.judgments_for(ex, qids, locale)
-        log.info("fold %d of %d: %d of %d queries, %d rows", seed, folds, len(qids),
-                 filtered["query_id"].nunique(), len(rows))
+        drawn = kept = len(qids)
+        n_queries = "all"  # unused with folds: no warning about it
+        log.info("fold %d of %d: %d of %d queries, %d rows", seed, folds, kept, passing,
+                 len(rows))
     elif protocol == "catalogue":
         qids = D.sample_queries(filtered, n_queries, seed, on_too_few_queries)
         rows = judged = D.judgments_for(ex, qids, locale)
+        kept = len(qids)
         log.info("seed %d: %d of %d queries (split %s, version %s), %d judgments", seed,
-                 len(qids), filtered["query_id"].nunique(), split, version, len(rows))
+                 len(qids), passing, split, version, len(rows))
     else:
         rows = D.sample_examples(filtered, n_queries, n_rows, seed, on_too_few_queries)
+        kept = int(rows["query_id"].nunique())
         log.info("seed %d: %d filtered rows, sample %d rows, %d queries, %d products", seed,
-                 len(filtered), len(rows), rows["query_id"].nunique(),
-                 rows["product_id"].nunique())
-        if n_queries != "all" and rows["query_id"].nunique() < n_queries:
-            log.warning("seed %d: only %d of the %d queries asked for (sampling.n_queries) are "
-                        "evaluated: the notebook's sampling draws sampling.n_rows = %d rows "
-                        "from those queries' rows, and a query none of whose rows is drawn "
-                        "drops out (raise n_rows to keep more)", seed,
-                        rows["query_id"].nunique(), n_queries, n_rows)
+                 len(filtered), len(rows), kept, rows["product_id"].nunique())
+        if kept < drawn:
+            log.warning("seed %d: %d of the %d queries drawn drop out: the notebook's sampling "
+                        "draws sampling.n_rows = %d rows from the drawn queries' rows, and a "
+                        "query none of whose rows is drawn drops out (raise n_rows to keep "
+                        "more)", seed, drawn - kept, drawn, n_rows)
         judged = rows if protocol == "seed" else D.judgments_for(ex, rows["query_id"].unique(),
                                                                   locale)
-    with atomic_outputs(sample_out, queries_out, qrels_out) as (s_tmp, q_tmp, r_tmp):
-        write_frame(rows.reset_index(drop=True), s_tmp)
-        trec.write_tsv(D.queries_of(rows).sort_values("qid"), q_tmp)
-        trec.write_qrels(D.qrels_frame(judged), r_tmp)
+    if n_queries != "all" and kept < int(n_queries):
+        log.warning("seed %d: %d of the %d queries asked for (sampling.n_queries) are "
+                    "evaluated%s%s", seed, kept, int(n_queries),
+                    f"; only {passing} queries pass the filter (clamped: "
+                    f"sampling.on_too_few_queries: clamp)" if drawn < int(n_queries) else "",
+                    f"; {drawn - kept} drawn queries have no row among the n_rows drawn"
+                    if kept < drawn else "")
+    record = {"seed": seed, "asked": n_queries, "pass_filter": passing, "drawn": drawn,
+              "kept": kept, "n_rows": None if protocol == "catalogue" else n_rows}
+    outs = [sample_out, queries_out, qrels_out] + ([sampling_out] if sampling_out else [])
+    with atomic_outputs(*outs) as tmps:
+        write_frame(rows.reset_index(drop=True), tmps[0])
+        trec.write_tsv(D.queries_of(rows).sort_values("qid"), tmps[1])
+        trec.write_qrels(D.qrels_frame(judged), tmps[2])
+        if sampling_out:
+            tmps[3].write_text(json.dumps(record, sort_keys=True) + "\n", encoding="utf-8")

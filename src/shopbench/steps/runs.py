@@ -23,13 +23,15 @@ def write_run(qids, ranked, scores, latency, tag, run_out, latency_out):
 
 def fusion(runs: list[str], run_out: str, latency_out: str, *, approach: str, k: int,
            depth: int, method: str = "rrf", weights: list[float] | None = None,
-           normalization: str = "min-max", ties: str = "docid") -> None:
-    """Fuse the runs query by query; a query's latency is its own fusion time."""
+           normalization: str = "min-max", ties: str = "docid",
+           size: int | None = None) -> None:
+    """Fuse the runs query by query, keeping each query's best ``size`` (None: the union); a
+    query's latency is its own fusion time."""
     from .. import fusion as F
 
     frames = [trec.read_run(r) for r in runs]
     qids, ranked, scores, seconds = F.fuse(frames, method, k, depth, weights, normalization,
-                                           ties)
+                                           ties, size)
     write_run(qids, ranked, scores, seconds, approach, run_out, latency_out)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +20,7 @@ from .. import backends, trec
 from ..errors import ShopbenchError
 from ..files import atomic_outputs, write_text_atomic
 from .corpus import read_query_texts
+from .index import DROPPED_LETTERS
 
 log = logging.getLogger("shopbench")
 
@@ -141,6 +143,11 @@ def bm25(index: str, corpus: str, queries: str, run_out: str, latency_out: str,
               "products": {"count": int(info["count"]),
                            "examples": [{"id": str(docids[p]), "text": str(titles[p])[:80]}
                                         for p in info["positions"]]}}
+    if analyzers.drops_letters(analyzer):
+        report["queries"]["dropped_letters"] = analyzers.dropped_report(texts, analyze,
+                                                                        frame["qid"])
+        report["products"]["dropped_letters"] = json.loads(
+            (Path(index) / DROPPED_LETTERS).read_text(encoding="utf-8"))
     warn_empty_tokens(report, len(texts), len(docids))
     write_text_atomic(analysis_out, json.dumps(report, indent=2, sort_keys=True) + "\n")
 
@@ -155,3 +162,11 @@ def warn_empty_tokens(report: dict, n_queries: int, n_products: int) -> None:
             log.warning("analyzer %s leaves %d of %d %s with no token, e.g. %s",
                         report["analyzer"], rep["count"], n_all, what,
                         "; ".join(f"{e['id']}: {e['text']!r}" for e in rep["examples"]))
+        dropped = rep.get("dropped_letters", {"count": 0})
+        if dropped["count"]:
+            log.warning(
+                "analyzer %s drops the non-ASCII letters of %d of %d %s (it keeps [a-z0-9] "
+                "only), e.g. %s; an analyzer that keeps them: unicode, english, spanish or "
+                "japanese", report["analyzer"], dropped["count"], n_all, what,
+                "; ".join(f"{e['id']}: {e['text']!r} -> {e['tokens']} (drops "
+                          f"{e['dropped']})" for e in dropped["examples"][:3]))
