@@ -392,6 +392,9 @@ def fit(columns: dict[str, list], dev: dict[str, list] | None, *, kind: str, bas
         args = args_cls(output_dir=scratch, **common, **extra)
         trainer = trainer_cls(model=model, args=args, train_dataset=train_set, loss=loss,
                               callbacks=[_callback(name, cfg["batch_size"], curve)])
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # our progress lines replace its raw dicts
         started = time.monotonic()
         result = trainer.train()
         seconds = time.monotonic() - started
