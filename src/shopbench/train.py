@@ -32,7 +32,8 @@ LOSSES = {"bi-encoder": ("mnrl", "cached-mnrl"), "cross-encoder": ("mse", "bce")
 #: esci-task1: amazon-science/esci-data ranking/train.py, the official Task 1 baseline
 #: (a CrossEncoder on query + product title, MSE on the gains above with an identity
 #: activation, 1 epoch, lr 7e-6, 5,000 warm-up steps, batch 32, max length 512, random
-#: state 42, 400 dev queries held out, trained on the train split of the small version).
+#: state 42, 400 dev queries held out, trained on the train split of the small version; the
+#: old CrossEncoder.fit it calls drops the last batch and decays weights by 0.01).
 PRESETS = {
     "esci-task1": {
         "base": "cross-encoder/ms-marco-MiniLM-L-12-v2",
@@ -46,6 +47,8 @@ PRESETS = {
         "max_length": 512,
         "seed": 42,
         "dev_queries": 400,
+        "drop_last": True,
+        "weight_decay": 0.01,
         "split": "train",
         "version": "small",
         "labels": ["E", "S", "C", "I"],
@@ -56,7 +59,8 @@ PRESET_KINDS = {"esci-task1": "cross-encoder"}
 #: Defaults of the keys a preset may set (the schema gives the rest theirs).
 DEFAULTS = {"base": None, "loss": None, "gains": dict(OFFICIAL_GAINS), "fields": None,
             "epochs": 1, "learning_rate": 2e-5, "warmup": 0.1, "batch_size": 32,
-            "max_length": 128, "seed": 42, "dev_queries": 0, "split": "all",
+            "max_length": 128, "seed": 42, "dev_queries": 0, "drop_last": False,
+            "weight_decay": 0.0, "split": "all",
             "version": "all", "labels": ["E", "S", "C", "I"], "positives": ["E"],
             "hard_negatives": ["S", "C", "I"], "n_queries": "all"}
 
@@ -214,14 +218,20 @@ def training_judgments(examples: pd.DataFrame, cfg: dict, locale: str,
 
 
 def split_dev(rows: pd.DataFrame, n_dev: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``n_dev`` queries held out of training (drawn with ``seed``) as the dev set."""
+    """``n_dev`` queries held out of training as the dev set, drawn as the official recipe
+    draws them: ``sklearn.model_selection.train_test_split(ids, test_size=n_dev / len(ids),
+    random_state=seed)`` over the query ids in file order, whose test part is the first
+    ``ceil(test_size * len(ids))`` of ``RandomState(seed).permutation(len(ids))``."""
+    import math
+
     if not n_dev:
         return rows, rows.iloc[0:0]
-    ids = np.sort(rows["query_id"].unique())
+    ids = rows["query_id"].unique()
     if n_dev >= len(ids):
         raise ShopbenchError(f"train.dev_queries: {n_dev} dev queries leave none of the "
                              f"{len(ids)} training queries to train on; lower dev_queries")
-    dev = set(np.random.RandomState(seed).choice(ids, size=n_dev, replace=False))
+    n_test = math.ceil(n_dev / len(ids) * len(ids))
+    dev = set(ids[np.random.RandomState(seed).permutation(len(ids))[:n_test]])
     mask = rows["query_id"].isin(dev)
     return rows[~mask], rows[mask]
 
@@ -357,9 +367,11 @@ def fit(columns: dict[str, list], dev: dict[str, list] | None, *, kind: str, bas
                   logging_steps=max(1, -(-len(columns["label" if "label" in columns else
                                                          "anchor"]) // cfg["batch_size"])
                                     * cfg["epochs"] // 100),
-                  dataloader_num_workers=0, use_cpu=device == "cpu")
-    if device == "cuda":
-        common["bf16" if torch.cuda.is_bf16_supported() else "fp16"] = True
+                  dataloader_num_workers=0, use_cpu=device == "cpu",
+                  dataloader_drop_last=bool(cfg["drop_last"]),
+                  weight_decay=float(cfg["weight_decay"]))
+    # fp32 on every device: the official recipe trained without mixed precision (the old
+    # CrossEncoder.fit's use_amp defaults to False)
     train_set = Dataset.from_dict(columns)
     dev_set = Dataset.from_dict(dev) if dev and len(next(iter(dev.values()))) else None
     curve: list = []

@@ -49,7 +49,7 @@ OFFICIAL_RECIPE = {
     "base": "cross-encoder/ms-marco-MiniLM-L-12-v2", "loss": "mse",
     "gains": {"E": 1.0, "S": 0.1, "C": 0.01, "I": 0.0}, "fields": ["product_title"],
     "epochs": 1, "learning_rate": 7e-6, "warmup": 5000, "batch_size": 32, "max_length": 512,
-    "seed": 42, "dev_queries": 400,
+    "seed": 42, "dev_queries": 400, "drop_last": True, "weight_decay": 0.01,
 }
 
 
@@ -201,6 +201,20 @@ def test_folds_leave_the_held_out_queries_out_of_training():
     assert not set(rows["query_id"]) & set(held["qid"])
     assert rows["query_id"].nunique() == ex["query_id"].nunique() - 5
     T.check_leakage(rows.rename(columns={"query_id": "qid"}), held, "t")
+
+
+def test_dev_queries_are_drawn_as_sklearns_train_test_split():
+    ids = np.array([50, 10, 40, 20, 30, 70, 60, 90, 80, 11, 12])
+    rows = pd.DataFrame({"query_id": np.repeat(ids, 2), "x": range(22)})
+    train, dev = T.split_dev(rows, 4, 42)
+    # sklearn.model_selection.train_test_split(ids, test_size=4 / 11, random_state=42)[1],
+    # written out: ShuffleSplit takes the first ceil(4 / 11 * 11) = 4 of
+    # RandomState(42).permutation(11) = [5, 0, 9, 10, 2, 1, 8, 4, 7, 3, 6]
+    assert list(np.random.RandomState(42).permutation(11)[:4]) == [5, 0, 9, 10]
+    assert sorted(dev["query_id"].unique()) == sorted(ids[[5, 0, 9, 10]])
+    assert not set(train["query_id"]) & set(dev["query_id"]) and len(train) + len(dev) == 22
+    with pytest.raises(ShopbenchError, match="dev_queries: 11 dev queries leave none"):
+        T.split_dev(rows, 11, 42)
 
 
 # --- training pairs ----------------------------------------------------------------------------
