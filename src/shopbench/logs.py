@@ -30,12 +30,14 @@ from .errors import ShopbenchError
 _FAILED_RULE = re.compile(r"^Error in rule (\S+):\s*$")
 _JOB_LOG = re.compile(r"^\s+log: (.+?)(?: \(check log file\(s\) for error details\))?\s*$")
 _SHOPBENCH_ERROR = re.compile(r"ERROR shopbench: (.*)$")
+#: The last line of a Python traceback: "ValueError: ...", "torch.OutOfMemoryError: ..."
+_RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit)\b(:|$)")
 
 
 def failed_job_errors(snakemake_log) -> list[str]:
     """One line per failed job of a Snakemake run, from Snakemake's own log: the job's
-    ``ERROR shopbench:`` message (from the job's log), or, for another failure, the last line
-    of the job's log; each names the rule and the job's log."""
+    ``ERROR shopbench:`` message (from the job's log), or, for another failure, the exception
+    its traceback ends with; each names the rule and the job's log."""
     from pathlib import Path
 
     if isinstance(snakemake_log, (list, tuple)):  # Snakemake 9 passes a list of log files
@@ -56,8 +58,9 @@ def failed_job_errors(snakemake_log) -> list[str]:
             except OSError:
                 job_lines = []
             errors = [e.group(1) for e in map(_SHOPBENCH_ERROR.search, job_lines) if e]
-            last = next((x.strip() for x in reversed(job_lines) if x.strip()), "")
-            cause = errors[-1] if errors else (last or "no message; see the log")
+            raised = [x.strip() for x in job_lines if _RAISED.match(x)]
+            cause = (errors[-1] if errors else raised[-1] if raised else
+                     "no error in its log (was the job killed?)")
             entry = f"ERROR shopbench: rule {rule} failed: {cause} (log: {path})"
             if entry not in out:
                 out.append(entry)
@@ -100,6 +103,11 @@ def step_logging(log_files) -> None:
         for handler in files:
             handler.handle(record)
         raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        # Ctrl-C, or SIGINT forwarded by Snakemake: one line, no traceback; nothing written
+        log.error("interrupted (SIGINT) after %.1f s; no output written",
+                  time.perf_counter() - start)
+        raise SystemExit(130) from None
     except Exception as exc:
         log.error("%s: %s", type(exc).__name__, exc)
         raise

@@ -190,20 +190,25 @@ def test_table_states_n_and_warns_when_fewer_queries_than_asked():
         "n = 50 queries per seed x 3 seeds (150 (seed, query) pairs).")
 
 
-def test_sampling_shrinkage_is_warned_in_the_log(tmp_path, caplog):
-    examples = "data/esci-us-150q/shopping_queries_dataset_examples.parquet"
+def _sample_slice(tmp_path, caplog, **params) -> tuple[int, dict]:
+    """The sample step on the real slice: how many queries it kept, and its sampling.json."""
     out = {name: str(tmp_path / name)
            for name in ("qrels.tsv", "queries.tsv", "s.parquet", "sampling.json")}
     with caplog.at_level(logging.WARNING, logger="shopbench"):
-        steps.sample(examples=examples, qrels_out=out["qrels.tsv"],
-                     queries_out=out["queries.tsv"], sample_out=out["s.parquet"],
-                     sampling_out=out["sampling.json"], seed=42, locale="us", labels=["E"],
-                     n_queries=50, n_rows=60, on_too_few_queries="error", protocol="seed")
-    n = len(pd.read_csv(out["queries.tsv"], sep="\t"))
+        steps.sample(examples="data/esci-us-150q/shopping_queries_dataset_examples.parquet",
+                     qrels_out=out["qrels.tsv"], queries_out=out["queries.tsv"],
+                     sample_out=out["s.parquet"], sampling_out=out["sampling.json"],
+                     locale="us", labels=["E"], **params)
+    return (len(pd.read_csv(out["queries.tsv"], sep="\t")),
+            json.loads(Path(out["sampling.json"]).read_text(encoding="utf-8")))
+
+
+def test_sampling_shrinkage_is_warned_in_the_log(tmp_path, caplog):
+    n, record = _sample_slice(tmp_path, caplog, seed=42, n_queries=50, n_rows=60,
+                              on_too_few_queries="error", protocol="seed")
     assert n < 50
     assert f"{50 - n} of the 50 queries drawn drop out" in caplog.text
     assert "raise n_rows to keep more" in caplog.text and "clamp" not in caplog.text
-    record = json.loads(Path(out["sampling.json"]).read_text(encoding="utf-8"))
     assert record == {"seed": 42, "asked": 50, "pass_filter": 150, "drawn": 50, "kept": n,
                       "n_rows": 60}
     note = report.sample_note({42: n}, 50, [record])
@@ -214,21 +219,13 @@ def test_sampling_shrinkage_is_warned_in_the_log(tmp_path, caplog):
 def test_clamped_sampling_names_the_clamp_not_n_rows(tmp_path, caplog):
     """150 queries pass the filter; 200 asked for with clamp and enough rows: all 150 are
     kept, and the log and caption give the clamp as the cause, not n_rows."""
-    examples = "data/esci-us-150q/shopping_queries_dataset_examples.parquet"
-    out = {name: str(tmp_path / name)
-           for name in ("qrels.tsv", "queries.tsv", "s.parquet", "sampling.json")}
-    with caplog.at_level(logging.WARNING, logger="shopbench"):
-        steps.sample(examples=examples, qrels_out=out["qrels.tsv"],
-                     queries_out=out["queries.tsv"], sample_out=out["s.parquet"],
-                     sampling_out=out["sampling.json"], seed=1, locale="us", labels=["E"],
-                     n_queries=200, n_rows=100_000, on_too_few_queries="clamp",
-                     protocol="judged-pool")
-    assert len(pd.read_csv(out["queries.tsv"], sep="\t")) == 150
+    n, record = _sample_slice(tmp_path, caplog, seed=1, n_queries=200, n_rows=100_000,
+                              on_too_few_queries="clamp", protocol="judged-pool")
+    assert n == 150
     assert "clamping to 150 (sampling.on_too_few_queries: clamp)" in caplog.text
     assert "150 of the 200 queries asked for (sampling.n_queries) are evaluated; only 150 " \
            "queries pass the filter" in caplog.text
     assert "n_rows" not in caplog.text
-    record = json.loads(Path(out["sampling.json"]).read_text(encoding="utf-8"))
     assert (record["pass_filter"], record["drawn"], record["kept"]) == (150, 150, 150)
     note = report.sample_note({1: 150}, 200, [record])
     assert note == ("n = 150 queries. Warning: fewer queries than the 200 asked for "

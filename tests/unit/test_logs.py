@@ -52,7 +52,7 @@ def test_failed_job_errors_names_each_failed_rule_its_message_and_log(tmp_path):
         f"(log: {sample_log})",
         f"ERROR shopbench: rule dense failed: ValueError: shapes (3,4) and (5,) not aligned "
         f"(log: {dense_log})",
-        f"ERROR shopbench: rule bm25 failed: no message; see the log "
+        f"ERROR shopbench: rule bm25 failed: no error in its log (was the job killed?) "
         f"(log: {tmp_path / 'missing.log'})"]
     assert failed_job_errors(str(tmp_path / "no-such.log")) == []
 

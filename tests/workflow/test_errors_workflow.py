@@ -38,7 +38,7 @@ def fails_at_parse_time(tmp_path: Path, config: dict, message: str) -> str:
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0
     assert re.search(message, out), out[-3000:]
-    assert "WorkflowError" in out
+    assert out.strip().splitlines()[-1].startswith("ERROR shopbench: ")  # one line, the last
     assert "MissingInputException" not in out and "Traceback" not in out
     assert not (tmp_path / "results").exists()
     return out

@@ -1,4 +1,5 @@
-"""A workflow killed while it encodes finishes on the next run, with a clean run's results.
+"""A workflow killed or interrupted while it encodes finishes on the next run, with a clean
+run's results. SIGINT (Ctrl-C, or to Snakemake alone) needs only the same command again.
 
 The demo workflow (demo data, a tiny bi-encoder, BM25) runs in a scratch directory: once
 cleanly, and once killed with SIGKILL (process group) while the encode job runs, then
@@ -116,6 +117,67 @@ def test_killed_during_encode_then_rerun_equals_clean_run(tmp_path, configfile, 
     assert leftovers == []
 
 
+def interrupt_during_encode(workdir: Path, configfile: Path, group: bool) -> str:
+    """Start the workflow and send SIGINT once the encode job runs: to its whole process group
+    (``group``: a terminal's Ctrl-C) or to the Snakemake process alone (``kill -INT <pid>``, as
+    a job scheduler does). Returns what the run printed."""
+    logs = workdir / "results" / NAME / "logs"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    proc = subprocess.Popen(command(workdir, configfile), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env,
+                            start_new_session=True)
+    try:
+        while not any(logs.rglob("encode_bi*.log")):
+            assert proc.poll() is None, "the workflow ended before the encode job started"
+            time.sleep(0.05)
+        time.sleep(0.5)
+    finally:
+        if group:
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=300)
+    assert proc.returncode != 0
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("group", [True, False], ids=["ctrl-c", "kill-int"])
+def test_interrupted_then_the_same_command_again_equals_clean_run(tmp_path, configfile, clean,
+                                                                  group):
+    """Both ways of stopping stop the running job at once; it says so in one line (no
+    traceback), writes nothing, and the same command again (no --unlock, no
+    --rerun-incomplete) finishes with a clean run's results."""
+    out_dir = tmp_path / "results" / NAME
+    printed = interrupt_during_encode(tmp_path, configfile, group)
+    assert "Traceback" not in printed and "KeyboardInterrupt" not in printed
+    assert "ERROR shopbench: interrupted (SIGINT)" in printed
+    assert not (out_dir / "seed42" / "embeddings" / "bi.npy").exists(), "stopped too late"
+    rerun = run(command(tmp_path, configfile))
+    assert rerun.returncode == 0, rerun.stderr[-4000:]
+    for name in COMPARED:
+        assert (out_dir / name).read_bytes() == (clean / name).read_bytes(), name
+    assert [p for p in tmp_path.rglob("*") if ".tmp" in p.name] == []
+
+
+def test_descendants_are_the_processes_below(tmp_path):
+    from shopbench.interrupt import descendants
+
+    proc = subprocess.Popen(["bash", "-c", "sleep 30 & sleep 30 & wait"])
+    try:
+        deadline = time.monotonic() + 60
+        while len(descendants(os.getpid())) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        below = descendants(os.getpid())
+        assert proc.pid in below and len(below) == 3
+        assert os.getpid() not in below and os.getppid() not in below
+    finally:
+        for pid in descendants(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        proc.kill()
+        proc.wait()
+
+
 @pytest.mark.slow
 def test_config_text_reaches_the_model_verbatim(clean, tiny_models):
     """Prefixes with braces, $(...) and backquotes are encoded as written, and run nothing."""
@@ -218,4 +280,5 @@ def test_a_failed_bm25_index_build_leaves_nothing(tmp_path, backend):
     steps.bm25_index(fields=["product_title"], **opts)
     steps.bm25_index(**{**opts, "fields_file": None})  # the corpus text: one field, "text"
     assert sorted(p.name for p in out.iterdir()) == ["bm25"]
-    assert sorted(p.name for p in (out / "bm25").iterdir()) == ["shopbench.json", "text"]
+    assert sorted(p.name for p in (out / "bm25").iterdir()) == [
+        "dropped_letters.json", "shopbench.json", "text"]

@@ -10,9 +10,13 @@ from shopbench.config import critical_path as _critical_path
 from shopbench.config import check_plain_yaml as _check_plain_yaml
 from shopbench.data import check_files as _check_data_files
 from shopbench.errors import ShopbenchError
+from shopbench.interrupt import forward_to_jobs as _forward_interrupts
 from shopbench.models import check_models as _check_models
 from shopbench.train import check_config_leakage as _check_training_leakage
 from shopbench.normalize import dictionary_files
+
+# SIGINT to Snakemake alone (kill -INT, a job scheduler) stops its local jobs too, as Ctrl-C.
+_forward_interrupts()
 
 try:
     _check_plain_yaml(workflow.config_settings.configfiles)

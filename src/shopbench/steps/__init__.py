@@ -55,8 +55,10 @@ def arguments(step, inputs: dict, outputs: dict, params: dict, wildcards: dict,
 
 def run(smk) -> None:
     """Run the step of the Snakemake job ``smk`` (the ``snakemake`` object of a script)."""
+    from ..interrupt import stop_once
     from ..logs import step_logging
 
+    stop_once()
     step = STEPS[smk.rule]
     kwargs = arguments(step, dict(smk.input.items()), dict(smk.output.items()),
                        dict(smk.params.items()), dict(smk.wildcards.items()), smk.threads)
