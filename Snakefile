@@ -13,6 +13,7 @@ if not workflow.config_settings.configfiles:
 include: "workflow/rules/common.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
 include: "workflow/rules/text.smk"
 include: "workflow/rules/index.smk"
 include: "workflow/rules/retrieve.smk"

@@ -133,6 +133,9 @@ def validate(config: dict, schema_path: Path = SCHEMA_PATH) -> dict:
     _check_output_dir(config["name"])
     _check_data_strings(config["data"])
     _check_references(config)
+    from .train import check_config as _check_training  # trained models and folds
+
+    _check_training(config)
     return config
 
 

@@ -111,6 +111,8 @@ def _check_loadable(path: str, resolved: str, kind: str, name: str) -> None:
 def check_models(models: list[dict]) -> None:
     """Parse-time check of every configured local model's kind (no torch import)."""
     for i, model in enumerate(models):
+        if model.get("train"):  # its folder is made by the train rule
+            continue
         try:
             check_kind(resolve_model(model["path"]), model["kind"], model["name"])
         except ShopbenchError as exc:

@@ -28,7 +28,9 @@ CONFIGS = [REPO / "config.yaml", *sorted((REPO / "experiments").glob("*.yaml"))]
 CHEAP = ["quickstart", "esci-us-150q-seed", "catalogue"]
 #: Offline experiments without a file yet, and why (README.md there).
 NOT_RECORDED = {"next-steps": "its 3 seeds x 2 models take over an hour on a loaded 2-core "
-                              "machine; not yet run to the end for recording"}
+                              "machine; not yet run to the end for recording",
+                "finetune": "6 trainings and 6 encodings take hours on a loaded 2-core "
+                            "machine; not yet run to the end for recording"}
 
 
 def _configs() -> dict[str, tuple[str, dict]]:

@@ -16,6 +16,7 @@ PROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["
 INDIRECT = {
     "transformers": "the model library under sentence-transformers; pinned for exact reruns",
     "pytrec-eval-terrier": "trec_eval, ir-measures' backend for every metric",
+    "accelerate": "transformers' Trainer (under sentence-transformers' trainers) needs it",
 }
 
 

@@ -12,6 +12,7 @@ from shopbench.data import check_files as _check_data_files
 from shopbench.errors import ShopbenchError
 from shopbench.interrupt import forward_to_jobs as _forward_interrupts
 from shopbench.models import check_models as _check_models
+from shopbench.train import check_config_leakage as _check_training_leakage
 from shopbench.normalize import dictionary_files
 
 # SIGINT to Snakemake alone (kill -INT, a job scheduler) stops its local jobs too, as Ctrl-C.
@@ -31,6 +32,7 @@ try:
             config["data"]["products"],
             config["text"]["fields"],
         )
+    _check_training_leakage(config)  # trained models: no evaluated query is trained on
 except ShopbenchError as _exc:
     # the message alone, as the last line, without Snakemake's frame of this file
     print(f"ERROR shopbench: {_exc}", file=sys.stderr)
@@ -111,13 +113,26 @@ def approach_params(*keys):
 
 
 def model_params(*keys, of=lambda w: MODELS[w.model]):
-    """Params of a model rule: each key of the job's model (``of``: how to find it)."""
-    return {key: (lambda w, key=key: of(w)[key]) for key in keys}
+    """Params of a model rule: each key of the job's model (``of``: how to find it); a
+    trained model's path is its folder for the job (trained_path, train.smk)."""
+    return {
+        key: (
+            lambda w, key=key: (
+                trained_path(of(w), w)
+                if key == "path" and of(w).get("train")
+                else of(w)[key]
+            )
+        )
+        for key in keys
+    }
 
 
-def model_weights(model):
-    """A model's folder as a rule input when it is one (so a new model reruns what uses it);
-    hub ids and packaged models are resolved by shopbench.models."""
+def model_weights(model, w=None):
+    """A model's folder as a rule input when it is one (so a new model reruns what uses it),
+    a trained model's the train rule's output; hub ids and packaged models are resolved by
+    shopbench.models."""
+    if model.get("train"):
+        return [trained_path(model, w)]
     return [model["path"]] if Path(model["path"]).is_dir() else []
 
 
@@ -225,3 +240,42 @@ def lucene_threads(default):
 def retrieve_env(w):
     """The conda environment of a retrieval job: lucene.yaml for Lucene jobs."""
     return f"../../envs/{'lucene' if uses_lucene(w) else 'retrieve'}.yaml"
+
+
+# Training (train.smk): trained models, their folders and their inputs.
+from shopbench.train import settings as _train_settings
+
+TRAINED = [name for name, m in MODELS.items() if m.get("train")]
+FOLDS = SAMPLING.get("folds")
+
+
+def train_settings(name):
+    """Every setting of a trained model (preset and defaults filled in): one param."""
+    return _train_settings(MODELS[name], config["text"]["fields"], SAMPLING["locale"])
+
+
+def trained_path(model, w):
+    """A trained model's folder for a job (per seed with folds)."""
+    if not FOLDS:
+        return model["path"]
+    seed = w.seed if "seed" in w.keys() else w.corpus.removeprefix("seed")
+    return model["path"].format(seed=seed)
+
+
+def train_base(w):
+    """The base model's path: another model of the config (by name), else a path or id."""
+    base = train_settings(w.model)["base"]
+    return MODELS[base]["path"] if base in MODELS else base
+
+
+def train_base_weights(w):
+    base = train_settings(w.model)["base"]
+    if base in MODELS:
+        return model_weights(MODELS[base], w)
+    return [base] if Path(base).is_dir() else []
+
+
+def evaluated_queries(w):
+    """The queries the model is evaluated on: its fold's, or every seed's."""
+    seeds = [w.seed] if FOLDS else SEEDS
+    return [f"{R}/seed{s}/queries.tsv" for s in seeds]

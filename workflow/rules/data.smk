@@ -35,6 +35,14 @@ rule sample:
     conda:
         "../../envs/data.yaml"
     params:
+        **(
+            {
+                "folds": SAMPLING.get("folds"),
+                "fold_seed": SAMPLING.get("fold_seed", 42),
+            }
+            if SAMPLING.get("folds")
+            else {}
+        ),
         locale=SAMPLING["locale"],
         labels=SAMPLING["labels"],
         n_queries=SAMPLING["n_queries"],
@@ -43,5 +51,6 @@ rule sample:
         protocol=config["protocol"],
         split=SAMPLING["split"],
         version=SAMPLING["version"],
+        # only with folds, so that the params of existing samples stay as they were
     script:
         "../scripts/step.py"

@@ -9,7 +9,7 @@ rule encode_products:
         fields=lambda w: (
             [f"{R}/{w.corpus}/fields.parquet"] if MODELS[w.model]["fields"] else []
         ),
-        weights=lambda w: model_weights(MODELS[w.model]),
+        weights=lambda w: model_weights(MODELS[w.model], w),
     output:
         **(
             {"embeddings": corpus_dir("embeddings/{model}.npy")}
@@ -44,7 +44,7 @@ rule encode_queries:
         normalized=lambda w: (
             [f"{R}/seed{w.seed}/queries/{QSETS[w.qset]}.tsv"] if QSETS[w.qset] else []
         ),
-        weights=lambda w: model_weights(MODELS[w.model]),
+        weights=lambda w: model_weights(MODELS[w.model], w),
     output:
         embeddings=seed_dir("query_embeddings/{model}.{qset}.npy"),
         seconds=seed_dir("latency/queries/{model}.{qset}.tsv"),

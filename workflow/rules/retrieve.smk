@@ -95,7 +95,7 @@ rule rerank:
         corpus=CORPUS,
         queries=seed_dir("queries.tsv"),
         normalized=normalized_queries,
-        weights=lambda w: model_weights(model_of(w)),
+        weights=lambda w: model_weights(model_of(w), w),
     output:
         run=part_output(seed_dir("runs/{approach}.tsv")),
         latency=part_output(seed_dir("latency/{approach}.tsv")),

@@ -18,12 +18,13 @@ from .index import bm25_index, index
 from .report import plots, provenance, tables
 from .runs import fusion, merge_rerank, rerank
 from .search import bm25, dense
+from .train import train
 
 #: Rule name -> step.
 STEPS = {f.__name__: f for f in (
     download, sample, corpus, fields, normalize_queries, encode_products, merge_embeddings,
     encode_queries, index, bm25_index, dense, bm25, fusion, rerank, merge_rerank, evaluate,
-    aggregate, latency, tables, plots, provenance)}
+    aggregate, latency, tables, plots, provenance, train)}
 STEPS.update({f"download_{what}": download for what in ("examples", "products")})
 
 

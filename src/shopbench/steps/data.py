@@ -19,7 +19,8 @@ def download(*, url: str, sha256: str | None, size: int | None, file_out: str) -
 def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str,
            sampling_out: str | None = None, *, seed: int, locale: str, labels: list[str],
            n_queries: int | str, n_rows: int, on_too_few_queries: str, protocol: str,
-           split: str = "all", version: str = "all") -> None:
+           split: str = "all", version: str = "all", folds: int | None = None,
+           fold_seed: int = 42) -> None:
     """Filter and sample (notebook), then write the sample, its queries and the qrels, and in
     ``sampling_out`` how many queries were asked for, pass the filter, are drawn and are kept.
 
@@ -31,7 +32,17 @@ def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str,
     filtered = D.filter_examples(ex, locale, labels)
     passing = int(filtered["query_id"].nunique())
     drawn = passing if n_queries == "all" else min(int(n_queries), passing)
-    if protocol == "catalogue":
+    if folds:  # seed N evaluates fold N, every query of it (shopbench.train.fold_queries)
+        from ..train import fold_queries
+
+        qids = fold_queries(filtered, folds, fold_seed)[seed]
+        rows = filtered[filtered["query_id"].isin(set(qids))]
+        judged = rows if protocol == "seed" else D.judgments_for(ex, qids, locale)
+        drawn = kept = len(qids)
+        n_queries = "all"  # unused with folds: no warning about it
+        log.info("fold %d of %d: %d of %d queries, %d rows", seed, folds, kept, passing,
+                 len(rows))
+    elif protocol == "catalogue":
         qids = D.sample_queries(filtered, n_queries, seed, on_too_few_queries)
         rows = judged = D.judgments_for(ex, qids, locale)
         kept = len(qids)

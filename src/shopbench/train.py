@@ -1,0 +1,486 @@
+"""Fine-tuning as a stage: settings, training data, the leakage check, folds, and the run of
+sentence-transformers' own trainers (``SentenceTransformerTrainer``, ``CrossEncoderTrainer``).
+
+A model with ``train`` in the config is made by the ``train`` rule from a base model (a path or
+hub id, or another model of the config) on ESCI judgments chosen like the sampling (locale,
+labels, split, version). Everything here but :func:`fit` is pandas and numpy; torch and the
+trainers are imported only by :func:`fit`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ShopbenchError
+
+log = logging.getLogger("shopbench")
+
+#: ESCI gains of the official Task 1 baseline (esci-data ranking/train.py, esci_label2gain).
+OFFICIAL_GAINS = {"E": 1.0, "S": 0.1, "C": 0.01, "I": 0.0}
+#: Losses per model kind: the first is the default.
+LOSSES = {"bi-encoder": ("mnrl", "cached-mnrl"), "cross-encoder": ("mse", "bce")}
+#: Presets: settings of a published recipe, overridden by any key the config sets itself.
+#: esci-task1: amazon-science/esci-data ranking/train.py, the official Task 1 baseline
+#: (a CrossEncoder on query + product title, MSE on the gains above with an identity
+#: activation, 1 epoch, lr 7e-6, 5,000 warm-up steps, batch 32, max length 512, random
+#: state 42, 400 dev queries held out, trained on the train split of the small version; the
+#: old CrossEncoder.fit it calls drops the last batch and decays weights by 0.01).
+PRESETS = {
+    "esci-task1": {
+        "base": "cross-encoder/ms-marco-MiniLM-L-12-v2",
+        "loss": "mse",
+        "gains": dict(OFFICIAL_GAINS),
+        "fields": ["product_title"],
+        "epochs": 1,
+        "learning_rate": 7e-6,
+        "warmup": 5000,
+        "batch_size": 32,
+        "max_length": 512,
+        "seed": 42,
+        "dev_queries": 400,
+        "drop_last": True,
+        "weight_decay": 0.01,
+        "split": "train",
+        "version": "small",
+        "labels": ["E", "S", "C", "I"],
+    },
+}
+#: The kind each preset trains.
+PRESET_KINDS = {"esci-task1": "cross-encoder"}
+#: Defaults of the keys a preset may set (the schema gives the rest theirs).
+DEFAULTS = {"base": None, "loss": None, "gains": dict(OFFICIAL_GAINS), "fields": None,
+            "epochs": 1, "learning_rate": 2e-5, "warmup": 0.1, "batch_size": 32,
+            "max_length": 128, "seed": 42, "dev_queries": 0, "drop_last": False,
+            "weight_decay": 0.0, "split": "all",
+            "version": "all", "labels": ["E", "S", "C", "I"], "positives": ["E"],
+            "hard_negatives": ["S", "C", "I"], "n_queries": "all"}
+
+
+def settings(model: dict, text_fields: list[str], locale: str = "us") -> dict:
+    """The full training settings of a trained model: preset, then the config's own keys,
+    then the defaults; ``fields`` null means the model's fields or the corpus text's."""
+    train = dict(model["train"])
+    preset = train.get("preset")
+    out = dict(DEFAULTS)
+    if preset is not None:
+        out.update(PRESETS[preset])
+    out.update({k: v for k, v in train.items() if v is not None})
+    if out["loss"] is None:
+        out["loss"] = LOSSES[model["kind"]][0]
+    if out["fields"] is None:
+        out["fields"] = list(model.get("fields") or text_fields)
+    if out.get("locale") is None:
+        out["locale"] = locale
+    return out
+
+
+def trained_folder(name: str, model: str, folds: bool) -> str:
+    """Where the train rule writes a model (``{seed}`` left in place with folds)."""
+    return f"results/{name}/seed{{seed}}/models/{model}" if folds else \
+        f"results/{name}/models/{model}"
+
+
+def check_config(config: dict) -> None:
+    """Cross-checks of training and folds (after the schema): a trained model has no path
+    (its folder is the train rule's), a loss of its kind, a known base; folds fit the seeds
+    and the protocol. Sets each trained model's ``path`` to its folder."""
+    models = {m["name"]: m for m in config["models"]}
+    folds = config["sampling"].get("folds")
+    for i, model in enumerate(config["models"]):
+        train = model.get("train")
+        if train is None:
+            if not model.get("path"):
+                raise ShopbenchError(f"config models[{i}].path: required key is missing (or "
+                                     f"give train: to fine-tune the model in the workflow)")
+            continue
+        if model.get("path"):
+            raise ShopbenchError(
+                f"config models[{i}].path: model {model['name']!r} is trained (train: is "
+                f"set), so its folder is made by the workflow "
+                f"({trained_folder(config['name'], model['name'], bool(folds))}); remove path "
+                f"and name the starting model in train.base")
+        preset = train.get("preset")
+        if preset is not None and PRESET_KINDS[preset] != model["kind"]:
+            raise ShopbenchError(f"config models[{i}].train.preset: {preset!r} trains a "
+                                 f"{PRESET_KINDS[preset]}, but {model['name']!r} is a "
+                                 f"{model['kind']}")
+        resolved = settings(model, config["text"]["fields"], config["sampling"]["locale"])
+        if resolved["base"] is None:
+            raise ShopbenchError(f"config models[{i}].train.base: required key is missing; "
+                                 f"name the model to start from (a path, a hub id, or a "
+                                 f"model of this config)")
+        if resolved["loss"] not in LOSSES[model["kind"]]:
+            raise ShopbenchError(f"config models[{i}].train.loss: {resolved['loss']!r} is not "
+                                 f"a {model['kind']} loss; use one of {LOSSES[model['kind']]}")
+        base = models.get(resolved["base"])
+        if base is not None:
+            if base["name"] == model["name"]:
+                raise ShopbenchError(f"config models[{i}].train.base: a model cannot start "
+                                     f"from itself")
+            if base.get("train"):
+                raise ShopbenchError(f"config models[{i}].train.base: {base['name']!r} is "
+                                     f"itself trained; start from an untrained model")
+        model["path"] = trained_folder(config["name"], model["name"], bool(folds))
+    if folds:
+        if config["protocol"] == "catalogue":
+            raise ShopbenchError("config sampling.folds: the catalogue protocol shares one "
+                                 "corpus across seeds, but each fold needs its own model; use "
+                                 "protocol judged-pool, seed or task1-rerank, or the official "
+                                 "split (sampling.split: test, train.split: train)")
+        bad = [s for s in config["seeds"] if s >= folds]
+        if bad:
+            raise ShopbenchError(
+                f"config seeds: with sampling.folds: {folds} each seed is the fold it "
+                f"evaluates (0 to {folds - 1}); {bad} is not a fold. Use seeds: "
+                f"{list(range(folds))}")
+
+
+# --- queries, folds and leakage ------------------------------------------------------------
+
+def normalize_query(text: str) -> str:
+    """The query text compared for leakage: NFKC, case-folded, whitespace collapsed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", str(text)).casefold()).strip()
+
+
+def fold_queries(filtered: pd.DataFrame, folds: int, fold_seed: int) -> list[np.ndarray]:
+    """The query ids of ``filtered`` in ``folds`` disjoint folds. Queries are grouped by
+    normalized text (two ids of one text share a fold), the groups permuted with
+    ``RandomState(fold_seed)`` and cut into ``folds`` near-equal parts."""
+    queries = filtered.drop_duplicates("query_id")[["query_id", "query"]]
+    keys = queries["query"].map(normalize_query)
+    groups = np.sort(keys.unique())
+    if len(groups) < folds:
+        raise ShopbenchError(f"sampling.folds: {folds} folds but only {len(groups)} distinct "
+                             f"queries pass the filter; use fewer folds")
+    order = np.random.RandomState(fold_seed).permutation(len(groups))
+    fold_of_key = {groups[g]: f for f, part in enumerate(np.array_split(order, folds))
+                   for g in part}
+    fold = keys.map(fold_of_key).to_numpy()
+    ids = queries["query_id"].to_numpy()
+    return [np.sort(ids[fold == f]) for f in range(folds)]
+
+
+def overlap(train: pd.DataFrame, evaluated: pd.DataFrame) -> dict:
+    """Queries shared by a training set and an evaluated set (frames with qid and query):
+    by id, by normalized text, and either."""
+    ids = set(train["qid"].astype("int64")) & set(evaluated["qid"].astype("int64"))
+    train_text = set(train["query"].map(normalize_query))
+    by_text = evaluated[evaluated["query"].map(normalize_query).isin(train_text)]
+    either = set(ids) | set(by_text["qid"].astype("int64"))
+    return {"ids": len(ids), "texts": by_text["query"].map(normalize_query).nunique(),
+            "queries": len(either)}
+
+
+def check_leakage(train: pd.DataFrame, evaluated: pd.DataFrame, model: str) -> None:
+    """Stop when a training query is evaluated (same id or same normalized text)."""
+    found = overlap(train, evaluated)
+    if found["queries"]:
+        raise ShopbenchError(
+            f"model {model!r}: {found['queries']} of the {evaluated['qid'].nunique()} evaluated "
+            f"queries are also training queries ({found['ids']} by query id, {found['texts']} "
+            f"by normalized text); training on evaluated queries inflates every metric. Train "
+            f"and evaluate on disjoint queries: the official split (train.split: train, "
+            f"sampling.split: test), or sampling.folds on data without a split.")
+
+
+def training_judgments(examples: pd.DataFrame, cfg: dict, locale: str,
+                       exclude: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The judgments a model trains on: locale, labels, split and version as configured;
+    ``exclude`` (qid, query): queries left out by id and normalized text (the held-out fold)."""
+    from . import data as D
+
+    rows = D.filter_split_version(examples, cfg["split"], cfg["version"])
+    rows = rows[(rows["product_locale"] == locale) & rows["esci_label"].isin(cfg["labels"])]
+    if exclude is not None and len(exclude):
+        texts = set(exclude["query"].map(normalize_query))
+        drop = rows["query_id"].isin(set(exclude["qid"].astype("int64"))) | \
+            rows["query"].map(normalize_query).isin(texts)
+        rows = rows[~drop]
+    if cfg.get("n_queries", "all") != "all":
+        ids = rows["query_id"].unique()
+        n = min(int(cfg["n_queries"]), len(ids))
+        keep = np.random.RandomState(cfg["seed"]).choice(ids, size=n, replace=False)
+        rows = rows[rows["query_id"].isin(set(keep))]
+    if rows.empty:
+        raise ShopbenchError("training: no judgments left after the filters (train.locale, "
+                             "labels, split, version, and the evaluated queries left out); "
+                             "check the train settings against the data")
+    return rows.reset_index(drop=True)
+
+
+def split_dev(rows: pd.DataFrame, n_dev: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``n_dev`` queries held out of training as the dev set, drawn as the official recipe
+    draws them: ``sklearn.model_selection.train_test_split(ids, test_size=n_dev / len(ids),
+    random_state=seed)`` over the query ids in file order, whose test part is the first
+    ``ceil(test_size * len(ids))`` of ``RandomState(seed).permutation(len(ids))``."""
+    import math
+
+    if not n_dev:
+        return rows, rows.iloc[0:0]
+    ids = rows["query_id"].unique()
+    if n_dev >= len(ids):
+        raise ShopbenchError(f"train.dev_queries: {n_dev} dev queries leave none of the "
+                             f"{len(ids)} training queries to train on; lower dev_queries")
+    n_test = math.ceil(n_dev / len(ids) * len(ids))
+    dev = set(ids[np.random.RandomState(seed).permutation(len(ids))[:n_test]])
+    mask = rows["query_id"].isin(dev)
+    return rows[~mask], rows[mask]
+
+
+def with_text(rows: pd.DataFrame, products: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """``rows`` with the product text of ``fields`` (rows whose product has no text dropped)."""
+    from . import text as T
+
+    prods = products[["product_id", "product_locale", *fields]].copy()
+    prods["text"] = T.product_text(prods, fields)
+    out = rows.merge(prods[["product_id", "product_locale", "text"]],
+                     on=["product_id", "product_locale"], how="inner")
+    return out[out["text"] != ""].reset_index(drop=True)
+
+
+def pairs(rows: pd.DataFrame, kind: str, cfg: dict, query_prefix: str = "",
+          document_prefix: str = "") -> dict[str, list]:
+    """Training columns, in order, for the trainer's dataset.
+
+    bi-encoder: (anchor, positive[, negative]) for each row whose label is in ``positives``;
+    with ``hard_negatives`` labels, one product of those labels of the same query drawn with
+    the seed (a random product of another query where the query has none). cross-encoder:
+    (query, text, label): the gain of the label (mse) or 1/0 for positives (bce).
+    """
+    rng = np.random.RandomState(cfg["seed"])
+    query = (query_prefix + rows["query"].astype(str)).tolist() if kind == "bi-encoder" else \
+        rows["query"].astype(str).tolist()
+    if kind == "cross-encoder":
+        if cfg["loss"] == "mse":
+            label = rows["esci_label"].map(cfg["gains"]).astype(float)
+        else:
+            label = rows["esci_label"].isin(cfg["positives"]).astype(float)
+        return {"query": query, "text": rows["text"].tolist(), "label": label.tolist()}
+    docs = (document_prefix + rows["text"]).to_numpy()
+    positive = rows["esci_label"].isin(cfg["positives"]).to_numpy()
+    out = {"anchor": [q for q, p in zip(query, positive) if p],
+           "positive": docs[positive].tolist()}
+    if not out["anchor"]:
+        raise ShopbenchError(f"training: no rows with a positive label {cfg['positives']} "
+                             f"(train.positives) among the training judgments")
+    hard = cfg.get("hard_negatives") or []
+    if hard:
+        qids = rows["query_id"].to_numpy()
+        is_hard = rows["esci_label"].isin(hard).to_numpy()
+        by_query = {}
+        for q, d in zip(qids[is_hard], docs[is_hard]):
+            by_query.setdefault(q, []).append(d)
+        negatives = []
+        for q in qids[positive]:
+            pool = by_query.get(q)
+            if pool:
+                negatives.append(pool[rng.randint(len(pool))])
+            else:
+                others = np.flatnonzero(qids != q)
+                negatives.append(docs[others[rng.randint(len(others))]])
+        out["negative"] = negatives
+    return out
+
+
+def data_fingerprint(columns: dict[str, list]) -> str:
+    """sha256 of the training examples, in order (what the model saw)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name, values in columns.items():
+        digest.update(name.encode())
+        for v in values:
+            digest.update(b"\x1f" + str(v).encode("utf-8"))
+    return digest.hexdigest()
+
+
+# --- the run ---------------------------------------------------------------------------------
+
+def _umask_mode(folder: Path) -> None:
+    """Files the trainer saves are private (0600); give them the umask's mode, as every
+    other result file has."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in folder.rglob("*"):
+        path.chmod((0o777 if path.is_dir() else 0o666) & ~umask)
+    folder.chmod(0o777 & ~umask)
+
+
+def _callback(name: str, batch_size: int, curve: list):
+    """A TrainerCallback logging step, loss, rate and time left; it fills ``curve``."""
+    from transformers import TrainerCallback
+
+    from .progress import format_seconds
+
+    class ProgressCallback(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.start = time.monotonic()
+            log.info("train %s: %d steps of %d pairs", name, state.max_steps, batch_size)
+
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if not logs or "loss" not in logs:
+                return
+            step, total = state.global_step, state.max_steps
+            curve.append((step, float(logs["loss"])))
+            elapsed = time.monotonic() - self.start
+            rate = step / elapsed if elapsed > 0 else float("nan")
+            left = (total - step) / rate if rate > 0 else float("nan")
+            log.info("train %s: step %d/%d (%.1f%%), loss %.4f, %.1f pairs/s, %s left", name,
+                     step, total, 100.0 * step / max(total, 1), logs["loss"],
+                     rate * batch_size, format_seconds(left) if left == left else "?")
+
+    return ProgressCallback()
+
+
+def fit(columns: dict[str, list], dev: dict[str, list] | None, *, kind: str, base: str,
+        cfg: dict, out: str, name: str, device: str = "cpu", threads: int = 1) -> dict:
+    """Train ``base`` on ``columns`` with the library trainer and save the model to ``out``
+    (a new folder). Returns the loss curve and run facts for provenance."""
+    import tempfile
+
+    import torch
+    from datasets import Dataset
+    from transformers import set_seed
+
+    from . import models as M
+
+    M.set_threads(threads)
+    device = M.pick_device(device)
+    resolved = M.resolve_model(base)
+    set_seed(cfg["seed"])  # before the model: a cross-encoder's new head is drawn at load
+    warmup = cfg["warmup"]
+    common = dict(num_train_epochs=cfg["epochs"], per_device_train_batch_size=cfg["batch_size"],
+                  per_device_eval_batch_size=cfg["batch_size"],
+                  learning_rate=cfg["learning_rate"],
+                  warmup_steps=int(warmup) if warmup >= 1 else float(warmup),
+                  seed=cfg["seed"], data_seed=cfg["seed"], save_strategy="no",
+                  eval_strategy="no", report_to="none", disable_tqdm=True,
+                  logging_steps=max(1, -(-len(columns["label" if "label" in columns else
+                                                         "anchor"]) // cfg["batch_size"])
+                                    * cfg["epochs"] // 100),
+                  dataloader_num_workers=0, use_cpu=device == "cpu",
+                  dataloader_drop_last=bool(cfg["drop_last"]),
+                  weight_decay=float(cfg["weight_decay"]))
+    # fp32 on every device: the official recipe trained without mixed precision (the old
+    # CrossEncoder.fit's use_amp defaults to False)
+    train_set = Dataset.from_dict(columns)
+    dev_set = Dataset.from_dict(dev) if dev and len(next(iter(dev.values()))) else None
+    curve: list = []
+    with M._no_loading_bars(resolved):
+        if kind == "bi-encoder":
+            from sentence_transformers import (SentenceTransformer, SentenceTransformerTrainer,
+                                               SentenceTransformerTrainingArguments)
+            from sentence_transformers.sentence_transformer import losses
+            from sentence_transformers.sentence_transformer.training_args import BatchSamplers
+
+            model = SentenceTransformer(resolved, device=device)
+            model.max_seq_length = int(cfg["max_length"])
+            loss = (losses.CachedMultipleNegativesRankingLoss(model, mini_batch_size=8)
+                    if cfg["loss"] == "cached-mnrl" else
+                    losses.MultipleNegativesRankingLoss(model))
+            trainer_cls, args_cls = SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+            extra = {"batch_sampler": BatchSamplers.NO_DUPLICATES}
+        else:
+            from sentence_transformers.cross_encoder import (CrossEncoder, CrossEncoderTrainer,
+                                                             CrossEncoderTrainingArguments)
+            from sentence_transformers.cross_encoder import losses
+
+            model = CrossEncoder(resolved, num_labels=1, max_length=int(cfg["max_length"]),
+                                 device=device)
+            loss = (losses.MSELoss(model, activation_fn=torch.nn.Identity())
+                    if cfg["loss"] == "mse" else losses.BinaryCrossEntropyLoss(model))
+            trainer_cls, args_cls = CrossEncoderTrainer, CrossEncoderTrainingArguments
+            extra = {}
+    with tempfile.TemporaryDirectory(prefix="shopbench-train-") as scratch:
+        args = args_cls(output_dir=scratch, **common, **extra)
+        trainer = trainer_cls(model=model, args=args, train_dataset=train_set, loss=loss,
+                              callbacks=[_callback(name, cfg["batch_size"], curve)])
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # our progress lines replace its raw dicts
+        started = time.monotonic()
+        result = trainer.train()
+        seconds = time.monotonic() - started
+        dev_loss = trainer.evaluate(dev_set)["eval_loss"] if dev_set is not None else None
+    if dev_loss is not None:
+        log.info("train %s: dev loss %.4f on %d pairs", name, dev_loss, len(dev_set))
+    model.save(out, create_model_card=False)  # the model card would copy training examples
+    for card in ("README.md",):
+        (Path(out) / card).unlink(missing_ok=True)
+    _umask_mode(Path(out))
+    return {"curve": curve, "steps": int(result.global_step), "seconds": round(seconds, 1),
+            "train_loss": float(result.training_loss), "dev_loss": dev_loss,
+            "pairs_per_second": round(len(train_set) * cfg["epochs"] / seconds, 2)
+            if seconds > 0 else None, "device": device, "threads": threads}
+
+
+def plot_curve(curve: list, path: str, name: str, dpi: int = 120) -> None:
+    """The training loss by step, as a PNG (the report's training plot)."""
+    from .report import _plt, _save_figure
+
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    if curve:
+        steps, losses = zip(*curve)
+        ax.plot(steps, losses, marker="." if len(curve) < 50 else None)
+    ax.set_xlabel("step")
+    ax.set_ylabel("training loss")
+    ax.set_title(f"{name}: training loss")
+    ax.grid(alpha=0.3)
+    _save_figure(fig, path, dpi)
+
+
+def write_record(folder: str, record: dict) -> None:
+    """training.json in the model folder: settings, data and base fingerprints, run facts."""
+    Path(folder, "training.json").write_text(
+        json.dumps(record, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def evaluated_queries(examples: pd.DataFrame, config: dict) -> pd.DataFrame:
+    """The queries (qid, query) the sample rule draws over every seed, by the same calls as
+    steps/data.sample (for the parse-time leakage check)."""
+    from . import data as D
+
+    s = config["sampling"]
+    ex = D.filter_split_version(examples, s["split"], s["version"])
+    filtered = D.filter_examples(ex, s["locale"], s["labels"])
+    qids = set()
+    for seed in config["seeds"]:
+        if config["protocol"] == "catalogue":
+            qids |= set(D.sample_queries(filtered, s["n_queries"], seed,
+                                         s["on_too_few_queries"]))
+        else:
+            qids |= set(D.sample_examples(filtered, s["n_queries"], s["n_rows"], seed,
+                                          s["on_too_few_queries"])["query_id"])
+    rows = filtered[filtered["query_id"].isin(qids)].drop_duplicates("query_id")
+    return rows[["query_id", "query"]].rename(columns={"query_id": "qid"})
+
+
+def check_config_leakage(config: dict) -> None:
+    """Parse-time leakage check: no trained model's training query is an evaluated query.
+
+    Runs when the config trains a model without folds (folds leave the held-out fold out) and
+    the examples file is there (with data.download it may not be yet: the train job checks
+    again, before it writes anything, in every case)."""
+    from . import data as D
+
+    trained = [m for m in config["models"] if m.get("train")]
+    path = config["data"]["examples"]
+    if not trained or config["sampling"].get("folds") or not Path(path).is_file():
+        return
+    examples = D.read_examples(path)
+    evaluated = evaluated_queries(examples, config)
+    for model in trained:
+        cfg = settings(model, config["text"]["fields"], config["sampling"]["locale"])
+        rows = training_judgments(examples, cfg, cfg["locale"])
+        queries = rows.drop_duplicates("query_id").rename(columns={"query_id": "qid"})
+        check_leakage(queries[["qid", "query"]], evaluated, model["name"])
