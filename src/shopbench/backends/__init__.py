@@ -29,6 +29,7 @@ BACKENDS = {
     "hnsw": "faiss_hnsw",
     "rank_bm25": "rank_bm25",
     "bm25s": "bm25s",
+    "maxsim": "maxsim",
 }
 
 
