@@ -205,3 +205,17 @@ def test_config_checks_late_interaction_approaches():
             {"name": "lr", "type": "late-rerank", "model": "bi", "run": "bm25"}]})
     with pytest.raises(ShopbenchError, match=r"models\[0\]\.stand_in: only late-interaction"):
         validate({**base, "models": [{**base["models"][0], "stand_in": True}]})
+
+
+def test_table_caption_labels_stand_ins():
+    from shopbench import report
+
+    summary = pd.DataFrame({"approach": ["bm25", "late"], "mrr": [0.5, 0.6],
+                            "mrr_ci_low": [0.4, 0.5], "mrr_ci_high": [0.6, 0.7]})
+    md, tex, _ = report.paper_tables(summary, pd.DataFrame(), "bm25",
+                                     {"E": 1, "S": .1, "C": .01, "I": 0},
+                                     stand_ins={"late": "minilm-tokens"})
+    assert "STAND-IN: late uses minilm-tokens" in md and "not a trained ColBERT" in tex
+    plain, _, _ = report.paper_tables(summary, pd.DataFrame(), "bm25",
+                                      {"E": 1, "S": .1, "C": .01, "I": 0})
+    assert "STAND-IN" not in plain

@@ -8,8 +8,10 @@ from ..files import atomic_outputs, write_text_atomic
 
 
 def tables(summary: str, significance: str, metrics: str, md_out: str, tex_out: str,
-           rst_out: str, *, baseline: str, gains: dict, n_queries: int) -> None:
-    """The paper table (Markdown, LaTeX, reST); ``n_queries`` is the number asked for."""
+           rst_out: str, *, baseline: str, gains: dict, n_queries: int,
+           stand_ins: dict[str, str] | None = None) -> None:
+    """The paper table (Markdown, LaTeX, reST); ``n_queries`` is the number asked for;
+    ``stand_ins`` (approach -> model) are labelled as stand-ins in the caption."""
     from .. import report
 
     summary = pd.read_csv(summary)
@@ -21,7 +23,7 @@ def tables(summary: str, significance: str, metrics: str, md_out: str, tex_out: 
     per_seed = per_seed[per_seed["approach"] == per_seed["approach"].iloc[0]]
     n_per_seed = dict(zip(per_seed["seed"].astype(int), per_seed["n_queries"].astype(int)))
     md, tex, rst = report.paper_tables(summary, sig, baseline, gains, n_per_seed=n_per_seed,
-                                       n_asked=n_queries)
+                                       n_asked=n_queries, stand_ins=stand_ins)
     with atomic_outputs(md_out, tex_out, rst_out) as (md_tmp, tex_tmp, rst_tmp):
         write_text_atomic(md_tmp, md)
         write_text_atomic(tex_tmp, tex)
