@@ -203,6 +203,10 @@ def test_config_checks_late_interaction_approaches():
                                              "late-interaction but model 'bi' is a bi-encoder"):
         validate({**base, "approaches": base["approaches"] + [
             {"name": "lr", "type": "late-rerank", "model": "bi", "run": "bm25"}]})
+    with pytest.raises(ShopbenchError, match=r"models\[1\]\.query_prefix: a late-interaction "
+                                             r"model uses its checkpoint's own markers"):
+        validate({**base, "models": [base["models"][0],
+                                     {**base["models"][1], "query_prefix": "query: "}]})
     with pytest.raises(ShopbenchError, match=r"models\[0\]\.stand_in: only late-interaction"):
         validate({**base, "models": [{**base["models"][0], "stand_in": True}]})
 
