@@ -2,7 +2,7 @@
 every product, or a FAISS candidate stage first.
 
 ``build`` persists the candidate index: an inverted file (``IVF<nlist>,SQfp16``, inner
-product) over every token vector, trained on a sample of them. A query then asks it for each
+product) over every token vector, trained on 64 of them per list. A query then asks it for each
 query token's ``token_k`` nearest product tokens (``nprobe`` lists visited); the products
 those tokens belong to are the candidates, scored by exact MaxSim from the stored vectors, as
 PLAID and ColBERT's end-to-end retrieval do. ``load`` with no index path searches exactly.
@@ -19,8 +19,8 @@ from ..errors import ShopbenchError
 from ..files import atomic_path
 from ..trec import top_k
 
-#: Token vectors used to train the inverted file's centroids (at most).
-TRAIN_TOKENS = 200_000
+#: Token vectors per inverted list used to train the centroids (FAISS wants 39 to 256).
+TRAIN_PER_LIST = 64
 #: Exact search holds the token vectors in float32 up to this size (bytes): numpy turns float16
 #: into float32 at about 10 ns a value, 5-10x the cost of the MaxSim itself; larger corpora are
 #: converted a chunk at a time (and are for search: ivf).
@@ -43,7 +43,7 @@ def build(tokens_file: str, out: str, *, nlist: int | None = None, seed: int = 0
         raise ShopbenchError(f"{tokens_file} holds no token vectors")
     nlist = int(nlist or auto_nlist(len(tokens)))
     rng = np.random.default_rng(seed)
-    sample = np.sort(rng.choice(len(tokens), min(len(tokens), max(TRAIN_TOKENS, 39 * nlist)),
+    sample = np.sort(rng.choice(len(tokens), min(len(tokens), TRAIN_PER_LIST * nlist),
                                 replace=False))
     index = faiss.index_factory(tokens.shape[1], f"IVF{nlist},SQfp16",
                                 faiss.METRIC_INNER_PRODUCT)
