@@ -44,7 +44,8 @@ def per_query_ms(fn, queries) -> float:
     return 1000 * median(times)
 
 
-def slice_figures(results: Path, model: str, encode: str, depth: int, k: int) -> dict:
+def slice_figures(results: Path, model: str, encode: str, depth: int, k: int,
+                  n_queries: int, nlist: int) -> dict:
     import pandas as pd
 
     corpus = results / "catalogue" / "corpus.parquet"
@@ -55,6 +56,7 @@ def slice_figures(results: Path, model: str, encode: str, depth: int, k: int) ->
     queries = []
     for path in sorted(results.glob(f"seed*/query_tokens/{model}.plain.npz")):
         queries += late.load_query_tokens(path)[1]
+    queries = queries[:n_queries]
     n, dim = len(lengths), tokens.shape[1]
     out = {"products": n, "dim": dim, "token_vectors": int(len(tokens)),
            "tokens_per_product_mean": float(lengths.mean()),
@@ -72,14 +74,19 @@ def slice_figures(results: Path, model: str, encode: str, depth: int, k: int) ->
                                     queries)
     exact = maxsim.MaxSimIndex(tokens_ram, offsets, docids)
     out["exact_search_ms"] = per_query_ms(lambda q: exact.search(q, k), queries)
-    with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
-        maxsim.build(str(results / "catalogue" / "tokens" / f"{model}.npy"), f"{tmp}/ivf.faiss")
-        out["ivf_build_s"] = time.perf_counter() - start
-        out["ivf_nlist"] = maxsim.auto_nlist(len(tokens))
-        import faiss
+    import faiss
 
-        ivf = faiss.read_index(f"{tmp}/ivf.faiss")
+    built = results / "catalogue" / "token_index" / "late-ivf.faiss"
+    if built.exists():  # the experiment's (nlist 1024)
+        ivf = faiss.read_index(str(built))
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            start = time.perf_counter()
+            maxsim.build(str(results / "catalogue" / "tokens" / f"{model}.npy"),
+                         f"{tmp}/ivf.faiss", nlist=nlist)
+            out["ivf_build_s"] = time.perf_counter() - start
+            ivf = faiss.read_index(f"{tmp}/ivf.faiss")
+    out["ivf_nlist"] = ivf.nlist
     truth = [exact.search(q, 100)[0] for q in queries]
     for nprobe, token_k in ((8, 32), (32, 64), (64, 128)):
         idx = maxsim.MaxSimIndex(tokens_ram, offsets, docids, ivf, nprobe, token_k)
@@ -118,23 +125,45 @@ def encode_rate(corpus: Path, encode: str, model: str) -> dict:
             "torch_threads": torch.get_num_threads()}
 
 
-def synthetic_figures(n: int, lengths: np.ndarray, queries: list, k: int, dim: int = 128,
-                      repeats: int = 5) -> dict:
-    """Random unit token vectors (fp16) for ``n`` products with the slice's token counts."""
+def slice_token_counts(corpus: Path, cut: int = 128) -> np.ndarray:
+    """Tokens per product of the slice under MiniLM's tokenizer cut at ``cut`` (punctuation
+    tokens left out, as the skiplist does)."""
+    import string
+
+    import pandas as pd
+    from transformers import AutoTokenizer
+
+    from shopbench.models import resolve_model
+
+    tok = AutoTokenizer.from_pretrained(resolve_model("sentence-transformers/all-MiniLM-L6-v2"))
+    texts = pd.read_parquet(corpus, columns=["text"])["text"].tolist()
+    punct = set(string.punctuation)
+    ids = tok(texts, truncation=True, max_length=cut)["input_ids"]
+    return np.array([sum(1 for t in tok.convert_ids_to_tokens(i) if t not in punct)
+                     for i in ids], dtype=np.int64)
+
+
+def synthetic_figures(n: int, lengths: np.ndarray, k: int, dim: int = 128,
+                      query_tokens: int = 32, repeats: int = 5) -> dict:
+    """Random unit token vectors for ``n`` products with the slice's token counts, held in
+    float32 as exact search holds them (their file is float16: half the bytes); queries of
+    ColBERT's 32 tokens."""
     rng = np.random.default_rng(1)
     lens = rng.choice(lengths, n)
     offsets = late.offsets_of(lens)
-    tokens = np.empty((int(lens.sum()), dim), dtype=np.float16)
+    tokens = np.empty((int(lens.sum()), dim), dtype=np.float32)
     for start in range(0, len(tokens), 1_000_000):
         block = rng.standard_normal((min(1_000_000, len(tokens) - start), dim),
                                     dtype=np.float32)
         tokens[start:start + len(block)] = block / np.linalg.norm(block, axis=1, keepdims=True)
-    qs = [rng.standard_normal((len(q), dim)).astype(np.float32) for q in queries[:repeats]]
+    qs = [rng.standard_normal((query_tokens, dim)).astype(np.float32) for _ in range(repeats)]
     qs = [q / np.linalg.norm(q, axis=1, keepdims=True) for q in qs]
     docids = np.array([f"P{i:08d}" for i in range(n)])
     exact = maxsim.MaxSimIndex(tokens, offsets, docids)
     pools = iter([rng.choice(n, 50, replace=False) for _ in qs])
-    return {"products": n, "dim": dim, "token_vectors": int(len(tokens)),
+    return {"products": n, "dim": dim, "query_tokens": query_tokens,
+            "token_vectors": int(len(tokens)),
+            "tokens_per_product_mean": float(lens.mean()),
             "tokens_mib_fp16": len(tokens) * dim * 2 / MIB,
             "exact_search_ms": per_query_ms(lambda q: exact.search(q, k), qs),
             "rerank_ms": per_query_ms(lambda q: late.maxsim(q, tokens, offsets, next(pools)),
@@ -145,7 +174,13 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--model", default="minilm-tokens")
-    parser.add_argument("--encode", default="1000", help="products to encode: N, all or 0")
+    parser.add_argument("--encode", default="0", help="products to encode: N, all or 0 (the "
+                        "experiment's encode_tokens log has the rate of all 6,764)")
+    parser.add_argument("--queries", type=int, default=50)
+    parser.add_argument("--synthetic-only", action="store_true")
+    parser.add_argument("--encode-rate", type=float, default=None,
+                        help="products/s measured (e.g. the encode_tokens log), to project 1.2M")
+    parser.add_argument("--nlist", type=int, default=1024)
     parser.add_argument("--synthetic", type=int, default=100_000)
     parser.add_argument("--depth", type=int, default=50)
     parser.add_argument("-k", type=int, default=100)
@@ -157,25 +192,21 @@ def main(argv=None) -> None:
     torch.set_num_threads(2)
     faiss.omp_set_num_threads(2)
     result = {}
-    sl = slice_figures(args.results, args.model, args.encode, args.depth, args.k)
-    result["slice"] = sl
-    print("real slice:")
-    print(table([{"figure": key, "value": value} for key, value in sl.items()]))
+    if not args.synthetic_only:
+        sl = slice_figures(args.results, args.model, args.encode, args.depth, args.k,
+                           args.queries, args.nlist)
+        result["slice"] = sl
+        print("real slice:")
+        print(table([{"figure": key, "value": value} for key, value in sl.items()]))
     if args.synthetic:
-        lengths = np.diff(late.read_tokens(
-            str(args.results / "catalogue" / "tokens" / f"{args.model}.npy"),
-            str(args.results / "catalogue" / "tokens" / f"{args.model}.lengths.npy"))[1])
-        queries = []
-        for path in sorted(args.results.glob(f"seed*/query_tokens/{args.model}.plain.npz")):
-            queries += late.load_query_tokens(path)[1]
-        syn = synthetic_figures(args.synthetic, lengths, queries, args.k)
+        lengths = slice_token_counts(args.results / "catalogue" / "corpus.parquet")
+        syn = synthetic_figures(args.synthetic, lengths, args.k)
         scale = FULL_US / syn["products"]
         syn["projected_1.2M"] = {"token_vectors": syn["token_vectors"] * scale,
                                  "tokens_mib_fp16": syn["tokens_mib_fp16"] * scale,
                                  "exact_search_ms": syn["exact_search_ms"] * scale}
-        if "encode_products_per_s" in sl:
-            syn["projected_1.2M"]["encode_hours_2_cores"] = (
-                FULL_US / sl["encode_products_per_s"] / 3600)
+        if args.encode_rate:
+            syn["projected_1.2M"]["encode_hours"] = FULL_US / args.encode_rate / 3600
         result["synthetic"] = syn
         print(f"synthetic ({args.synthetic:,} products, {syn['dim']} dimensions):")
         print(table([{"figure": key, "value": value} for key, value in syn.items()
@@ -183,7 +214,7 @@ def main(argv=None) -> None:
         print("projected to 1.2M products:")
         print(table([{"figure": key, "value": value}
                      for key, value in syn["projected_1.2M"].items()]))
-    print("written:", save("bench_late", result))
+    save("bench_late" + ("_synthetic" if args.synthetic_only else ""), result)
 
 
 if __name__ == "__main__":
