@@ -223,3 +223,16 @@ def test_table_caption_labels_stand_ins():
     plain, _, _ = report.paper_tables(summary, pd.DataFrame(), "bm25",
                                       {"E": 1, "S": .1, "C": .01, "I": 0})
     assert "STAND-IN" not in plain
+
+
+def test_a_sentence_transformers_save_of_a_loaded_checkpoint_loads_the_same(tiny_late_models,
+                                                                           tmp_path):
+    """What MultiVectorEncoder.save writes (e.g. after fine-tuning) is a folder of the
+    PyLate / sentence-transformers format, with the Stanford markers kept."""
+    model = late.load_late_interaction(str(tiny_late_models["stanford"]), "st")
+    model.save(str(tmp_path / "saved"))
+    assert late.checkpoint_format(tmp_path / "saved") == "pylate"
+    again = late.load_late_interaction(str(tmp_path / "saved"), "saved")
+    assert again.prompts == model.prompts
+    np.testing.assert_array_equal(late.encode_documents(model, ["red hat"], 1)[0],
+                                  late.encode_documents(again, ["red hat"], 1)[0])
