@@ -18,6 +18,7 @@ include: "workflow/rules/text.smk"
 include: "workflow/rules/index.smk"
 include: "workflow/rules/retrieve.smk"
 include: "workflow/rules/shards.smk"
+include: "workflow/rules/late.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
 

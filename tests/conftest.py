@@ -92,3 +92,12 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if workflow in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def tiny_late_models(tmp_path_factory) -> dict[str, Path]:
+    """Tiny late-interaction checkpoints in both formats (tests/late_models.py)."""
+    from late_models import build_pylate, build_stanford
+
+    root = tmp_path_factory.mktemp("late_models")
+    return {"pylate": build_pylate(root / "pylate"), "stanford": build_stanford(root / "stanford")}

@@ -24,6 +24,8 @@ APPROACH_TYPES = {
     "bm25": {},
     "fusion": {"runs": "runs"},
     "rerank": {"model": "cross-encoder", "runs": "run"},
+    "late-rerank": {"model": "late-interaction", "runs": "run"},
+    "late-interaction": {"model": "late-interaction"},
 }
 #: Plain-language meaning of the schema's patterns, for error messages.
 PATTERN_HINTS = {
@@ -177,6 +179,14 @@ def _check_approach_options(config: dict, models: dict) -> None:
         if model.get("fields") and model["kind"] != "bi-encoder":
             raise ShopbenchError(f"config models[{i}].fields: only bi-encoders embed chosen "
                                  f"fields; {model['name']!r} is a {model['kind']}")
+        for key in ("query_prefix", "document_prefix"):
+            if model["kind"] == "late-interaction" and model.get(key):
+                raise ShopbenchError(f"config models[{i}].{key}: a late-interaction model "
+                                     f"uses its checkpoint's own markers (e.g. [Q] / [D], "
+                                     f"[unused0] / [unused1]); remove {key}")
+        if model.get("stand_in") and model["kind"] != "late-interaction":
+            raise ShopbenchError(f"config models[{i}].stand_in: only late-interaction models "
+                                 f"take a stand-in; {model['name']!r} is a {model['kind']}")
     for i, model in enumerate(config["models"]):
         if model.get("index") == "lucene_hnsw":
             _check_lucene(f"config models[{i}].index ({model['name']!r})")

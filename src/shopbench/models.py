@@ -114,15 +114,22 @@ def check_models(models: list[dict]) -> None:
         if model.get("train"):  # its folder is made by the train rule
             continue
         try:
-            check_kind(resolve_model(model["path"]), model["kind"], model["name"])
+            check_kind(resolve_model(model["path"]), model["kind"], model["name"],
+                       model.get("stand_in", False))
         except ShopbenchError as exc:
             raise ShopbenchError(f"config models[{i}].kind: {exc}") from None
 
 
-def check_kind(resolved: str, kind: str, name: str) -> None:
-    """Reject a cross-encoder configured as a bi-encoder and the reverse (local folders)."""
+def check_kind(resolved: str, kind: str, name: str, stand_in: bool = False) -> None:
+    """Reject a cross-encoder configured as a bi-encoder and the reverse, and a
+    late-interaction model that is no ColBERT checkpoint (local folders)."""
     folder = Path(resolved)
     if not folder.is_dir():
+        return
+    if kind == "late-interaction":
+        from .late import check_checkpoint
+
+        check_checkpoint(resolved, name, stand_in)
         return
     config = folder / "config.json"
     archs = []
@@ -262,11 +269,12 @@ def apply_precision(module, precision: str, device: str):
     return module
 
 
-def _load(path: str, kind: str, name: str, device: str, build, precision: str = "fp32"):
+def _load(path: str, kind: str, name: str, device: str, build, precision: str = "fp32",
+          stand_in: bool = False):
     """Resolve, check and build a model with ``build(resolved_path, device)``."""
     resolved = resolve_model(path)
     _check_loadable(path, resolved, kind, name)
-    check_kind(resolved, kind, name or path)
+    check_kind(resolved, kind, name or path, stand_in)
     device = pick_device(device)
     check_precision(precision, device, name or path)
     try:

@@ -71,10 +71,23 @@ def sample_note(n_per_seed: dict[int, int] | None, n_asked: int | None,
     return note
 
 
+def stand_in_note(stand_ins: dict[str, str] | None) -> str:
+    """The caption's warning for approaches whose late-interaction model is a stand-in
+    (``stand_ins``: approach -> model)."""
+    if not stand_ins:
+        return ""
+    models = sorted(set(stand_ins.values()))
+    return (f"STAND-IN: {', '.join(stand_ins)} use{'s' if len(stand_ins) == 1 else ''} "
+            f"{', '.join(models)}, a bi-encoder's token vectors standing in for a "
+            f"late-interaction checkpoint (stand_in: true), not a trained ColBERT model; their "
+            f"figures measure the pipeline, not ColBERT's quality.")
+
+
 def paper_tables(summary: pd.DataFrame, sig: pd.DataFrame, baseline: str,
                  gains: dict, alpha: float = 0.05, n_per_seed: dict[int, int] | None = None,
                  n_asked: int | None = None,
-                 sampling: list[dict] | None = None) -> tuple[str, str, str]:
+                 sampling: list[dict] | None = None,
+                 stand_ins: dict[str, str] | None = None) -> tuple[str, str, str]:
     """Markdown, LaTeX and reStructuredText (for the report's landing page) tables:
     mean [95% CI]; best in bold; † significantly different from the baseline on that metric
     (every metric shown is tested); the sample size and its warnings in the caption."""
@@ -93,6 +106,7 @@ def paper_tables(summary: pd.DataFrame, sig: pd.DataFrame, baseline: str,
     ci = ("bootstrap 95% CI over queries, the same as in metrics.csv" if seeds == 1 else
           "bootstrap 95% CI over (seed, query) pairs, queries resampled within each seed")
     note = " ".join(part for part in [
+        stand_in_note(stand_ins),
         sample_note(n_per_seed, n_asked, sampling),
         f"{'Mean over queries' if seeds == 1 else 'Mean over all (seed, query) pairs'} "
         f"[{ci}]; best in bold; {dagger}",

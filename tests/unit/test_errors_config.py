@@ -78,7 +78,7 @@ CASES = [
     ("wrong-type-list", _set("seeds", 42), r"config seeds: 42 is not of type 'array'"),
     ("unknown-approach-type", _set("approaches.1.type", "splade"),
      r"config approaches\[1\]\.type: 'splade' is not one of \['dense', 'bm25', 'fusion', "
-     r"'rerank'\]"),
+     r"'rerank', 'late-rerank', 'late-interaction'\]"),
     ("missing-approach", _set("approaches.2.runs", ["dense", "bm52"]),
      r"config approaches\[2\]\.runs: approach 'bm52' is not defined"),
     ("missing-rerank-run", _add({"name": "rr", "type": "rerank", "model": "ce", "run": "nope"}),

@@ -279,3 +279,19 @@ def evaluated_queries(w):
     """The queries the model is evaluated on: its fold's, or every seed's."""
     seeds = [w.seed] if FOLDS else SEEDS
     return [f"{R}/seed{s}/queries.tsv" for s in seeds]
+
+
+# Late interaction (late.smk): the late-interaction models, and the token files of a job.
+LATE_MODELS = [n for n, m in MODELS.items() if m["kind"] == "late-interaction"]
+
+
+def late_files(w):
+    """The corpus' token vectors of the job's late-interaction model, and the seed's query
+    token vectors of the approach's query set."""
+    name = model_of(w)["name"]
+    return {
+        "tokens": corpus_of(w, f"tokens/{name}.npy"),
+        "lengths": corpus_of(w, f"tokens/{name}.lengths.npy"),
+        "query_tokens": f"{R}/seed{w.seed}/query_tokens/{name}.{query_set(w)}.npz",
+        "query_seconds": f"{R}/seed{w.seed}/latency/query_tokens/{name}.{query_set(w)}.tsv",
+    }

@@ -32,6 +32,11 @@ rule tables:
         baseline=BASELINE,
         gains=EVAL["gains"],
         n_queries=None if SAMPLING["n_queries"] == "all" else SAMPLING["n_queries"],
+        stand_ins={
+            name: a["model"]
+            for name, a in APPROACHES.items()
+            if "model" in a and MODELS[a["model"]].get("stand_in")
+        },
     script:
         "../scripts/step.py"
 

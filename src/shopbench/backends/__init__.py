@@ -31,6 +31,7 @@ BACKENDS = {
     "bm25s": "bm25s",
     "lucene": "lucene",
     "lucene_hnsw": "lucene_hnsw",
+    "maxsim": "maxsim",
 }
 
 

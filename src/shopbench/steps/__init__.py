@@ -15,6 +15,8 @@ from .data import download, sample
 from .encode import encode_products, encode_queries, merge_embeddings
 from .evaluate import aggregate, evaluate, latency
 from .index import bm25_index, index
+from .late import (encode_query_tokens, encode_tokens, late_rerank, late_search,
+                   merge_tokens, token_index)
 from .report import plots, provenance, tables
 from .runs import fusion, merge_rerank, rerank
 from .search import bm25, dense
@@ -26,6 +28,8 @@ STEPS = {f.__name__: f for f in (
     encode_queries, index, bm25_index, dense, bm25, fusion, rerank, merge_rerank, evaluate,
     aggregate, latency, tables, plots, provenance, train)}
 STEPS.update({f"download_{what}": download for what in ("examples", "products")})
+STEPS.update({f.__name__: f for f in (encode_tokens, merge_tokens, encode_query_tokens,
+                                      token_index, late_rerank, late_search)})
 
 
 def _value(value, annotation: str):

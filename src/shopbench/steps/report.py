@@ -9,9 +9,10 @@ from ..files import atomic_outputs, write_text_atomic
 
 def tables(summary: str, significance: str, metrics: str, md_out: str, tex_out: str,
            rst_out: str, sampling: list[str] = (), *, baseline: str, gains: dict,
-           n_queries: int) -> None:
+           n_queries: int, stand_ins: dict[str, str] | None = None) -> None:
     """The paper table (Markdown, LaTeX, reST); ``n_queries`` is the number asked for,
-    ``sampling`` each seed's sampling.json (why fewer queries were kept, if so)."""
+    ``sampling`` each seed's sampling.json (why fewer queries were kept, if so);
+    ``stand_ins`` (approach -> model) are labelled as stand-ins in the caption."""
     import json
     from pathlib import Path
 
@@ -27,7 +28,8 @@ def tables(summary: str, significance: str, metrics: str, md_out: str, tex_out: 
     n_per_seed = dict(zip(per_seed["seed"].astype(int), per_seed["n_queries"].astype(int)))
     draws = [json.loads(Path(p).read_text(encoding="utf-8")) for p in sampling]
     md, tex, rst = report.paper_tables(summary, sig, baseline, gains, n_per_seed=n_per_seed,
-                                       n_asked=n_queries, sampling=draws)
+                                       n_asked=n_queries, sampling=draws,
+                                       stand_ins=stand_ins)
     with atomic_outputs(md_out, tex_out, rst_out) as (md_tmp, tex_tmp, rst_tmp):
         write_text_atomic(md_tmp, md)
         write_text_atomic(tex_tmp, tex)
