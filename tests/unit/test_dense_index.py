@@ -134,7 +134,7 @@ def test_unknown_index_kind_is_rejected(tmp_path):
     np.save(tmp_path / "emb.npy", _vectors(10))
     with pytest.raises(ValueError, match=r"unknown backend 'ivf'; use one of \['bm25s', "
                                          r"'flat', 'hnsw', 'lucene', 'lucene_hnsw', "
-                                         r"'rank_bm25'\]"):
+                                         r"'maxsim', 'rank_bm25'\]"):
         steps.index(embeddings=str(tmp_path / "emb.npy"), index_out=str(tmp_path / "i.faiss"),
                     index="ivf")
     assert not (tmp_path / "i.faiss").exists()
