@@ -423,8 +423,10 @@ def fit(columns: dict[str, list], dev: dict[str, list] | None, *, kind: str, bas
             if seconds > 0 else None, "device": device, "threads": threads}
 
 
-def plot_curve(curve: list, path: str, name: str, dpi: int = 120) -> None:
-    """The training loss by step, as a PNG (the report's training plot)."""
+def plot_curve(curve: list, path: str, name: str, dpi: int = 120,
+               settings: dict | None = None) -> None:
+    """The training loss by step, as a PNG (the report's training plot); ``settings`` (the
+    model's training settings) name the loss and schedule under the title."""
     from .report import _plt, _save_figure
 
     plt = _plt()
@@ -434,8 +436,14 @@ def plot_curve(curve: list, path: str, name: str, dpi: int = 120) -> None:
         ax.plot(steps, losses, marker="." if len(curve) < 50 else None)
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
-    ax.set_title(f"{name}: training loss")
+    title = f"{name}: training loss"
+    if settings:
+        title += (f"\n{settings.get('loss')}, lr {settings.get('learning_rate')}, "
+                  f"{settings.get('epochs')} epoch(s), batch {settings.get('batch_size')}, "
+                  f"max length {settings.get('max_length')}")
+    ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
+    fig.tight_layout()
     _save_figure(fig, path, dpi)
 
 

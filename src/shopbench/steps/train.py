@@ -85,7 +85,7 @@ def train(examples: str, products: str, model_out: str, curve_out: str, *,
             "run": facts,
         })
         curve = pd.read_csv(scratch / "loss.tsv", sep="\t")
-        T.plot_curve(list(zip(curve["step"], curve["loss"])), curve_out, model, dpi)
+        T.plot_curve(list(zip(curve["step"], curve["loss"])), curve_out, model, dpi, cfg)
         if target.exists():
             shutil.rmtree(target)
         os.replace(scratch, target)
