@@ -60,13 +60,10 @@ def sample(examples: str, qrels_out: str, queries_out: str, sample_out: str,
                         "more)", seed, drawn - kept, drawn, n_rows)
         judged = rows if protocol == "seed" else D.judgments_for(ex, rows["query_id"].unique(),
                                                                   locale)
-    if n_queries != "all" and kept < int(n_queries):
+    if n_queries != "all" and drawn < int(n_queries):  # clamped (the n_rows cause: above)
         log.warning("seed %d: %d of the %d queries asked for (sampling.n_queries) are "
-                    "evaluated%s%s", seed, kept, int(n_queries),
-                    f"; only {passing} queries pass the filter (clamped: "
-                    f"sampling.on_too_few_queries: clamp)" if drawn < int(n_queries) else "",
-                    f"; {drawn - kept} drawn queries have no row among the n_rows drawn"
-                    if kept < drawn else "")
+                    "evaluated; only %d queries pass the filter (clamped: "
+                    "sampling.on_too_few_queries: clamp)", seed, kept, int(n_queries), passing)
     record = {"seed": seed, "asked": n_queries, "pass_filter": passing, "drawn": drawn,
               "kept": kept, "n_rows": None if protocol == "catalogue" else n_rows}
     outs = [sample_out, queries_out, qrels_out] + ([sampling_out] if sampling_out else [])
