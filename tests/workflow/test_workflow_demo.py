@@ -171,6 +171,23 @@ def test_added_seed_reruns_only_its_branch(demo_run, tmp_path):
     assert {r for r, _ in jobs} - {r for r, _ in per_seed} == AGGREGATES
 
 
+@pytest.mark.parametrize("extra, encoded", [
+    ({"index": "hnsw"}, set()),
+    ({"max_length": 64}, {("encode_products", "corpus=seed1, model=tiny-2"),
+                          ("encode_queries", "seed=1, model=tiny-2, qset=plain")})])
+def test_model_differing_only_in_index_shares_the_encoding(demo_run, tmp_path, extra, encoded):
+    """A second model with the first's encoding settings and another index reuses the first's
+    embeddings (one encoding, two indexes); one with another max_length is encoded itself."""
+    work, config, _ = demo_run
+    config = json.loads(json.dumps(config))
+    config["models"].append({**config["models"][0], "name": "tiny-2", **extra})
+    config["approaches"].append({"name": "dense-2", "type": "dense", "model": "tiny-2"})
+    jobs = {(r, w) for r, w in _plan(work, config, tmp_path) if r not in AGGREGATES}
+    assert jobs == encoded | {("index", "corpus=seed1, model=tiny-2"),
+                              ("dense", "seed=1, approach=dense-2"),
+                              ("evaluate", "seed=1, approach=dense-2")}
+
+
 @pytest.mark.parametrize("key, value, index", [
     ("k1", 1.2, {("bm25_index", "corpus=seed1, bm25=bm25")}), ("ties", "notebook", set())])
 def test_bm25_edit_reruns_bm25_and_dependents(demo_run, tmp_path, key, value, index):

@@ -151,6 +151,30 @@ def candidates(wildcards):
     )
 
 
+# Encodings: a bi-encoder's product and query embeddings are computed once per corpus and
+# encoding settings (everything but the name and the index settings), named after the first
+# model with those settings and shared by every model that differs only in its index (flat,
+# FAISS HNSW, Lucene HNSW over the same vectors). Trained models keep their own.
+INDEX_KEYS = ("name", "index", "hnsw_m", "ef_construction", "ef_search")
+ENCODING_OF = {}
+_encodings = {}
+for _name, _m in MODELS.items():
+    _key = (
+        _name
+        if _m.get("train") or _m["kind"] != "bi-encoder"
+        else repr(sorted((k, v) for k, v in _m.items() if k not in INDEX_KEYS))
+    )
+    ENCODING_OF[_name] = _encodings.setdefault(_key, _name)
+
+
+def encoding_of(w):
+    """The name under which the approach's (``approach`` wildcard) or the model's (``model``
+    wildcard) embeddings are stored."""
+    if hasattr(w, "approach"):
+        return ENCODING_OF[APPROACHES[w.approach]["model"]]
+    return ENCODING_OF[w.model]
+
+
 # BM25 indexes: one per corpus and (backend, analyzer, k1, b, fields), named after the first
 # approach with those settings and shared by every approach and seed that has them.
 BM25_KEYS = ("backend", "analyzer", "k1", "b")

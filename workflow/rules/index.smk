@@ -1,6 +1,7 @@
 # Encoding and indexes. Product embeddings, FAISS and BM25 indexes are built once per corpus
 # (per experiment in the catalogue protocol, per seed otherwise) and shared by every approach
 # using them; queries are encoded per seed, in their own job, so dense search needs no model.
+# Models that differ only in their index share one encoding (ENCODING_OF, common.smk).
 
 
 rule encode_products:
@@ -66,7 +67,7 @@ rule encode_queries:
 
 rule index:
     input:
-        embeddings=corpus_dir("embeddings/{model}.npy"),
+        embeddings=lambda w: f"{R}/{w.corpus}/embeddings/{encoding_of(w)}.npy",
     output:
         index=corpus_dir("index/{model}.faiss"),
     log:

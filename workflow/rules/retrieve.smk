@@ -6,8 +6,8 @@
 rule dense:
     input:
         index=lambda w: corpus_of(w, f"index/{model_of(w)['name']}.faiss"),
-        query_embeddings=lambda w: f"{R}/seed{w.seed}/query_embeddings/{model_of(w)['name']}.{query_set(w)}.npy",
-        query_seconds=lambda w: f"{R}/seed{w.seed}/latency/queries/{model_of(w)['name']}.{query_set(w)}.tsv",
+        query_embeddings=lambda w: f"{R}/seed{w.seed}/query_embeddings/{encoding_of(w)}.{query_set(w)}.npy",
+        query_seconds=lambda w: f"{R}/seed{w.seed}/latency/queries/{encoding_of(w)}.{query_set(w)}.tsv",
         corpus=CORPUS,
         queries=seed_dir("queries.tsv"),
         candidates=candidates,
