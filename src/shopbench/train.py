@@ -27,7 +27,12 @@ log = logging.getLogger("shopbench")
 #: ESCI gains of the official Task 1 baseline (esci-data ranking/train.py, esci_label2gain).
 OFFICIAL_GAINS = {"E": 1.0, "S": 0.1, "C": 0.01, "I": 0.0}
 #: Losses per model kind: the first is the default.
-LOSSES = {"bi-encoder": ("mnrl", "cached-mnrl"), "cross-encoder": ("mse", "bce")}
+LOSSES = {"bi-encoder": ("mnrl", "cached-mnrl"),
+          "cross-encoder": ("mse", "bce", "lambda", "listnet")}
+#: Listwise cross-encoder losses: one example is a query with a list of its judged products.
+LISTWISE = ("lambda", "listnet")
+#: Default longest list of a listwise loss (``train.list_size``).
+LIST_SIZE = 16
 #: Presets: settings of a published recipe, overridden by any key the config sets itself.
 #: esci-task1: amazon-science/esci-data ranking/train.py, the official Task 1 baseline
 #: (a CrossEncoder on query + product title, MSE on the gains above with an identity
@@ -76,6 +81,8 @@ def settings(model: dict, text_fields: list[str], locale: str = "us") -> dict:
     out.update({k: v for k, v in train.items() if v is not None})
     if out["loss"] is None:
         out["loss"] = LOSSES[model["kind"]][0]
+    if out["loss"] in LISTWISE:  # only then: other losses' settings (a param) stay as they were
+        out.setdefault("list_size", LIST_SIZE)
     if out["fields"] is None:
         out["fields"] = list(model.get("fields") or text_fields)
     if out.get("locale") is None:
@@ -121,6 +128,10 @@ def check_config(config: dict) -> None:
         if resolved["loss"] not in LOSSES[model["kind"]]:
             raise ShopbenchError(f"config models[{i}].train.loss: {resolved['loss']!r} is not "
                                  f"a {model['kind']} loss; use one of {LOSSES[model['kind']]}")
+        if train.get("list_size") is not None and resolved["loss"] not in LISTWISE:
+            raise ShopbenchError(f"config models[{i}].train.list_size: a list size is for the "
+                                 f"listwise losses {LISTWISE} only, but the loss is "
+                                 f"{resolved['loss']!r}; remove list_size or set the loss")
         base = models.get(resolved["base"])
         if base is not None:
             if base["name"] == model["name"]:
@@ -254,11 +265,14 @@ def pairs(rows: pd.DataFrame, kind: str, cfg: dict, query_prefix: str = "",
     bi-encoder: (anchor, positive[, negative]) for each row whose label is in ``positives``;
     with ``hard_negatives`` labels, one product of those labels of the same query drawn with
     the seed (a random product of another query where the query has none). cross-encoder:
-    (query, text, label): the gain of the label (mse) or 1/0 for positives (bce).
+    (query, text, label): the gain of the label (mse) or 1/0 for positives (bce); with a
+    listwise loss, :func:`lists`.
     """
     rng = np.random.RandomState(cfg["seed"])
     query = (query_prefix + rows["query"].astype(str)).tolist() if kind == "bi-encoder" else \
         rows["query"].astype(str).tolist()
+    if kind == "cross-encoder" and cfg["loss"] in LISTWISE:
+        return lists(rows, cfg)
     if kind == "cross-encoder":
         if cfg["loss"] == "mse":
             label = rows["esci_label"].map(cfg["gains"]).astype(float)
@@ -291,6 +305,34 @@ def pairs(rows: pd.DataFrame, kind: str, cfg: dict, query_prefix: str = "",
     return out
 
 
+def lists(rows: pd.DataFrame, cfg: dict) -> dict[str, list]:
+    """Listwise training columns: one example per query (in order of first appearance),
+    (query, [its judged products' texts], [their gains, ``train.gains``]), the products in
+    file order. A query with more than ``list_size`` judgments keeps ``list_size`` of them,
+    drawn without replacement with ``RandomState(seed)`` (queries in order, one generator),
+    still in file order."""
+    rng = np.random.RandomState(cfg["seed"])
+    size = int(cfg["list_size"])
+    gains = rows["esci_label"].map(cfg["gains"]).astype(float).to_numpy()
+    texts = rows["text"].to_numpy()
+    query = rows["query"].astype(str).to_numpy()
+    out = {"query": [], "docs": [], "label": []}
+    for _, where in rows.groupby("query_id", sort=False).indices.items():
+        if len(where) > size:
+            where = np.sort(rng.choice(where, size=size, replace=False))
+        out["query"].append(query[where[0]])
+        out["docs"].append(texts[where].tolist())
+        out["label"].append(gains[where].tolist())
+    return out
+
+
+def count_pairs(columns: dict[str, list]) -> int:
+    """(query, product) pairs of training columns: one per row, or per listed product."""
+    if "docs" in columns:
+        return sum(len(docs) for docs in columns["docs"])
+    return len(next(iter(columns.values())))
+
+
 def data_fingerprint(columns: dict[str, list]) -> str:
     """sha256 of the training examples, in order (what the model saw)."""
     import hashlib
@@ -315,8 +357,10 @@ def _umask_mode(folder: Path) -> None:
     folder.chmod(0o777 & ~umask)
 
 
-def _callback(name: str, batch_size: int, curve: list):
-    """A TrainerCallback logging step, loss, rate and time left; it fills ``curve``."""
+def _callback(name: str, batch_size: int, curve: list, pairs_per_example: float = 1.0):
+    """A TrainerCallback logging step, loss, rate and time left; it fills ``curve``.
+    ``pairs_per_example``: (query, product) pairs of one training example (a listwise
+    example is a list of them), for the rate in pairs/s."""
     from transformers import TrainerCallback
 
     from .progress import format_seconds
@@ -324,7 +368,11 @@ def _callback(name: str, batch_size: int, curve: list):
     class ProgressCallback(TrainerCallback):
         def on_train_begin(self, args, state, control, **kwargs):
             self.start = time.monotonic()
-            log.info("train %s: %d steps of %d pairs", name, state.max_steps, batch_size)
+            if pairs_per_example == 1.0:
+                log.info("train %s: %d steps of %d pairs", name, state.max_steps, batch_size)
+            else:
+                log.info("train %s: %d steps of %d lists (%.1f pairs a list)", name,
+                         state.max_steps, batch_size, pairs_per_example)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not logs or "loss" not in logs:
@@ -336,7 +384,7 @@ def _callback(name: str, batch_size: int, curve: list):
             left = (total - step) / rate if rate > 0 else float("nan")
             log.info("train %s: step %d/%d (%.1f%%), loss %.4f, %.1f pairs/s, %s left", name,
                      step, total, 100.0 * step / max(total, 1), logs["loss"],
-                     rate * batch_size, format_seconds(left) if left == left else "?")
+                     rate * batch_size * pairs_per_example, format_seconds(left) if left == left else "?")
 
     return ProgressCallback()
 
@@ -396,14 +444,21 @@ def fit(columns: dict[str, list], dev: dict[str, list] | None, *, kind: str, bas
 
             model = CrossEncoder(resolved, num_labels=1, max_length=int(cfg["max_length"]),
                                  device=device)
-            loss = (losses.MSELoss(model, activation_fn=torch.nn.Identity())
-                    if cfg["loss"] == "mse" else losses.BinaryCrossEntropyLoss(model))
+            if cfg["loss"] == "mse":
+                loss = losses.MSELoss(model, activation_fn=torch.nn.Identity())
+            elif cfg["loss"] == "lambda":  # NDCG-Loss2++, the library's default and advice
+                loss = losses.LambdaLoss(model, weighting_scheme=losses.NDCGLoss2PPScheme())
+            elif cfg["loss"] == "listnet":
+                loss = losses.ListNetLoss(model)
+            else:
+                loss = losses.BinaryCrossEntropyLoss(model)
             trainer_cls, args_cls = CrossEncoderTrainer, CrossEncoderTrainingArguments
             extra = {}
     with tempfile.TemporaryDirectory(prefix="shopbench-train-") as scratch:
         args = args_cls(output_dir=scratch, **common, **extra)
         trainer = trainer_cls(model=model, args=args, train_dataset=train_set, loss=loss,
-                              callbacks=[_callback(name, cfg["batch_size"], curve)])
+                              callbacks=[_callback(name, cfg["batch_size"], curve,
+                                                   count_pairs(columns) / len(train_set))])
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)  # our progress lines replace its raw dicts
@@ -419,7 +474,7 @@ def fit(columns: dict[str, list], dev: dict[str, list] | None, *, kind: str, bas
     _umask_mode(Path(out))
     return {"curve": curve, "steps": int(result.global_step), "seconds": round(seconds, 1),
             "train_loss": float(result.training_loss), "dev_loss": dev_loss,
-            "pairs_per_second": round(len(train_set) * cfg["epochs"] / seconds, 2)
+            "pairs_per_second": round(count_pairs(columns) * cfg["epochs"] / seconds, 2)
             if seconds > 0 else None, "device": device, "threads": threads}
 
 

@@ -108,6 +108,14 @@ def test_defaults_per_kind():
     ({"name": "t", "kind": "bi-encoder", "train": {"base": "t"}}, {},
      r"cannot start from itself"),
     ({"name": "t", "kind": "bi-encoder"}, {}, r"models\[1\]\.path: required key is missing"),
+    ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini", "loss": "lambda"}}, {},
+     r"train\.loss: 'lambda' is not a bi-encoder loss; use one of \('mnrl', 'cached-mnrl'\)"),
+    ({"name": "t", "kind": "cross-encoder", "train": {"base": "x", "list_size": 8}}, {},
+     r"train\.list_size: a list size is for the listwise losses \('lambda', 'listnet'\) "
+     r"only, but the loss is 'mse'"),
+    ({"name": "t", "kind": "cross-encoder", "train": {"base": "x", "loss": "listnet",
+                                                      "list_size": 0}}, {},
+     r"list_size"),
     ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini"}},
      {"protocol": "catalogue", "sampling": {"folds": 3}}, r"sampling\.folds: the catalogue"),
     ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini"}},
@@ -248,6 +256,42 @@ def test_cross_encoder_targets_are_the_gains_or_binary():
     assert T.pairs(ROWS, "cross-encoder", cfg)["label"] == [1, 0, 0, 1, 1, 1]
 
 
+def test_list_size_is_a_setting_of_the_listwise_losses_only():
+    def got(**train):
+        return T.settings({"name": "t", "kind": "cross-encoder",
+                           "train": {"base": "x", **train}}, ["x"])
+
+    assert "list_size" not in got() and "list_size" not in got(loss="bce")  # params unchanged
+    assert got(loss="lambda")["list_size"] == T.LIST_SIZE == 16
+    assert got(loss="listnet", list_size=4)["list_size"] == 4
+
+
+def test_listwise_examples_are_one_list_per_query_cut_with_the_seed():
+    rows = pd.DataFrame({
+        "query_id": [7, 7, 7, 7, 7, 2, 2, 9],
+        "query": ["a"] * 5 + ["b", "b", "c"],
+        "esci_label": ["E", "S", "C", "I", "E", "I", "E", "S"],
+        "text": ["a1", "a2", "a3", "a4", "a5", "b1", "b2", "c1"],
+    })
+    cfg = T.settings({"name": "t", "kind": "cross-encoder",
+                      "train": {"base": "x", "loss": "lambda"}}, ["x"])
+    cols = T.pairs(rows, "cross-encoder", cfg)
+    # every judgment, grouped by query in order of first appearance, the gains as labels
+    assert cols == {"query": ["a", "b", "c"],
+                    "docs": [["a1", "a2", "a3", "a4", "a5"], ["b1", "b2"], ["c1"]],
+                    "label": [[1.0, 0.1, 0.01, 0.0, 1.0], [0.0, 1.0], [0.1]]}
+    assert T.count_pairs(cols) == 8
+    cfg["list_size"] = 2
+    cut = T.pairs(rows, "cross-encoder", cfg)
+    # query a: 2 of its 5, drawn with RandomState(seed), kept in file order; b and c whole
+    pick = np.sort(np.random.RandomState(cfg["seed"]).choice(np.arange(5), 2, replace=False))
+    assert cut["docs"] == [[f"a{i + 1}" for i in pick], ["b1", "b2"], ["c1"]]
+    assert cut["label"][0] == [[1.0, 0.1, 0.01, 0.0, 1.0][i] for i in pick]
+    assert T.pairs(rows, "cross-encoder", cfg) == cut  # the same seed, the same lists
+    cfg["seed"] = 1
+    assert T.pairs(rows, "cross-encoder", cfg)["docs"][1:] == [["b1", "b2"], ["c1"]]
+
+
 # --- real training of tiny models --------------------------------------------------------------
 
 def _train(tmp_path, tiny_models, kind, name, **train):
@@ -300,3 +344,21 @@ def test_cross_encoder_trains_and_rerank_loads_it(tmp_path, tiny_models):
     assert record["data"]["dev_queries"] == 2 and record["run"]["dev_loss"] is not None
     ce = M.load_cross_encoder(str(out), "ce")
     assert len(ce.predict([("red shoes", "a red shoe")])) == 1
+
+
+@pytest.mark.parametrize("loss", ["lambda", "listnet"])
+def test_listwise_cross_encoder_trains_and_rerank_loads_it(tmp_path, tiny_models, loss):
+    from shopbench import models as M
+
+    out, _ = _train(tmp_path, tiny_models, "cross-encoder", loss, loss=loss, list_size=4,
+                    batch_size=2, dev_queries=2)
+    record = __import__("json").loads((out / "training.json").read_text())
+    # 8 queries drawn, 2 held out as dev: 6 lists of at most 4 products, 3 steps of 2 lists
+    assert record["settings"]["list_size"] == 4 and record["data"]["training_lists"] == 6
+    assert 6 <= record["data"]["training_pairs"] <= 24 and record["run"]["steps"] == 3
+    assert record["run"]["dev_loss"] is not None
+    assert np.isfinite(pd.read_csv(out / "loss.tsv", sep="\t")["loss"]).all()
+    assert _digest(out) != hashlib.sha256(
+        (tiny_models["cross"] / "model.safetensors").read_bytes()).hexdigest()
+    ce = M.load_cross_encoder(str(out), loss)
+    assert len(ce.predict([("red shoes", "a red shoe"), ("red shoes", "a hat")])) == 2

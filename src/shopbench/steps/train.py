@@ -52,10 +52,12 @@ def train(examples: str, products: str, model_out: str, curve_out: str, *,
     dev_rows = T.with_text(dev_rows, prods, cfg["fields"])
     columns = T.pairs(rows, kind, cfg, query_prefix, document_prefix)
     dev = T.pairs(dev_rows, kind, cfg, query_prefix, document_prefix) if len(dev_rows) else None
-    n_pairs = len(next(iter(columns.values())))
-    log.info("train %s (%s, loss %s) from %s: %d queries, %d training pairs%s; %d evaluated "
+    n_pairs = T.count_pairs(columns)
+    n_lists = len(columns["docs"]) if "docs" in columns else None
+    log.info("train %s (%s, loss %s) from %s: %d queries, %d training pairs%s%s; %d evaluated "
              "queries %s", model, kind, cfg["loss"], base_path, rows["query_id"].nunique(),
-             n_pairs, f", {dev_rows['query_id'].nunique()} dev queries" if dev else "",
+             n_pairs, f" in {n_lists} lists of at most {cfg['list_size']}" if n_lists else "",
+             f", {dev_rows['query_id'].nunique()} dev queries" if dev else "",
              len(held_out), "left out (held-out fold)" if exclude_evaluated else
              "checked: none is a training query")
     base = base_weights or base_path
@@ -80,6 +82,7 @@ def train(examples: str, products: str, model_out: str, curve_out: str, *,
                      "training_pairs_sha256": T.data_fingerprint(columns),
                      "training_queries": int(rows["query_id"].nunique()),
                      "training_pairs": n_pairs,
+                     **({"training_lists": n_lists} if n_lists else {}),
                      "dev_queries": int(dev_rows["query_id"].nunique()),
                      "held_out_queries": len(held_out), "locale": locale},
             "run": facts,
