@@ -384,7 +384,8 @@ def _callback(name: str, batch_size: int, curve: list, pairs_per_example: float 
             left = (total - step) / rate if rate > 0 else float("nan")
             log.info("train %s: step %d/%d (%.1f%%), loss %.4f, %.1f pairs/s, %s left", name,
                      step, total, 100.0 * step / max(total, 1), logs["loss"],
-                     rate * batch_size * pairs_per_example, format_seconds(left) if left == left else "?")
+                     rate * batch_size * pairs_per_example,
+                     format_seconds(left) if left == left else "?")
 
     return ProgressCallback()
 
