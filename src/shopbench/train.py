@@ -33,6 +33,11 @@ LOSSES = {"bi-encoder": ("mnrl", "cached-mnrl"),
 LISTWISE = ("lambda", "listnet")
 #: Default longest list of a listwise loss (``train.list_size``).
 LIST_SIZE = 16
+#: Defaults of ``train.mine`` (hard negatives mined with a bi-encoder), filled in when it is set:
+#: the NV-Retriever setting the library recommends (TopK-PercPos 95%: the top candidates whose
+#: similarity is at least 5% below the positive's), one negative per pair, among the 50 nearest.
+MINE_DEFAULTS = {"model": None, "range_min": 0, "range_max": 50, "num_negatives": 1,
+                 "relative_margin": 0.05, "sampling": "top"}
 #: Presets: settings of a published recipe, overridden by any key the config sets itself.
 #: esci-task1: amazon-science/esci-data ranking/train.py, the official Task 1 baseline
 #: (a CrossEncoder on query + product title, MSE on the gains above with an identity
@@ -83,6 +88,9 @@ def settings(model: dict, text_fields: list[str], locale: str = "us") -> dict:
         out["loss"] = LOSSES[model["kind"]][0]
     if out["loss"] in LISTWISE:  # only then: other losses' settings (a param) stay as they were
         out.setdefault("list_size", LIST_SIZE)
+    if out.get("mine") is not None:  # likewise: no mine key unless it is set
+        out["mine"] = {**MINE_DEFAULTS, **{k: v for k, v in out["mine"].items()
+                                           if v is not None or k == "relative_margin"}}
     if out["fields"] is None:
         out["fields"] = list(model.get("fields") or text_fields)
     if out.get("locale") is None:
@@ -140,6 +148,8 @@ def check_config(config: dict) -> None:
             if base.get("train"):
                 raise ShopbenchError(f"config models[{i}].train.base: {base['name']!r} is "
                                      f"itself trained; start from an untrained model")
+        if resolved.get("mine") is not None:
+            check_mine(resolved["mine"], model, models, f"config models[{i}].train.mine")
         model["path"] = trained_folder(config["name"], model["name"], bool(folds))
     if folds:
         if config["protocol"] == "catalogue":
@@ -153,6 +163,35 @@ def check_config(config: dict) -> None:
                 f"config seeds: with sampling.folds: {folds} each seed is the fold it "
                 f"evaluates (0 to {folds - 1}); {bad} is not a fold. Use seeds: "
                 f"{list(range(folds))}")
+
+
+def check_mine(mine: dict, model: dict, models: dict, where: str) -> None:
+    """Hard-negative mining: a bi-encoder trains with it, the mining model is an untrained
+    bi-encoder of the config (or the base, ``model: null``), the rank window holds the
+    negatives asked for."""
+    if model["kind"] != "bi-encoder":
+        raise ShopbenchError(f"{where}: mined hard negatives are for bi-encoders (their "
+                             f"(query, product, negative) triples), but {model['name']!r} is a "
+                             f"{model['kind']}; remove mine")
+    name = mine["model"]
+    if name is not None:
+        other = models.get(name)
+        if other is None:
+            raise ShopbenchError(f"{where}.model: {name!r} is not a model of this config; name "
+                                 f"a bi-encoder of models (or null: the base)")
+        if other["kind"] != "bi-encoder":
+            raise ShopbenchError(f"{where}.model: {name!r} is a {other['kind']}; mining "
+                                 f"needs a bi-encoder")
+        if other.get("train"):
+            raise ShopbenchError(f"{where}.model: {name!r} is itself trained; mine with an "
+                                 f"untrained bi-encoder (or null: the base)")
+    if mine["range_min"] >= mine["range_max"]:
+        raise ShopbenchError(f"{where}: range_min {mine['range_min']} must be below range_max "
+                             f"{mine['range_max']}")
+    if mine["num_negatives"] > mine["range_max"] - mine["range_min"]:
+        raise ShopbenchError(f"{where}: num_negatives {mine['num_negatives']} do not fit in "
+                             f"the {mine['range_max'] - mine['range_min']} ranks from range_min "
+                             f"to range_max")
 
 
 # --- queries, folds and leakage ------------------------------------------------------------
@@ -259,14 +298,17 @@ def with_text(rows: pd.DataFrame, products: pd.DataFrame, fields: list[str]) -> 
 
 
 def pairs(rows: pd.DataFrame, kind: str, cfg: dict, query_prefix: str = "",
-          document_prefix: str = "") -> dict[str, list]:
+          document_prefix: str = "", mined: dict[str, list[str]] | None = None
+          ) -> dict[str, list]:
     """Training columns, in order, for the trainer's dataset.
 
     bi-encoder: (anchor, positive[, negative]) for each row whose label is in ``positives``;
     with ``hard_negatives`` labels, one product of those labels of the same query drawn with
-    the seed (a random product of another query where the query has none). cross-encoder:
-    (query, text, label): the gain of the label (mse) or 1/0 for positives (bce); with a
-    listwise loss, :func:`lists`.
+    the seed (a random product of another query where the query has none). With ``mined``
+    (query text -> mined product texts, best first: :func:`mine_negatives`), each pair gets
+    the first ``mine.num_negatives`` of its query's instead (columns negative, or negative_1
+    to negative_n), the missing ones drawn as above. cross-encoder: (query, text, label): the
+    gain of the label (mse) or 1/0 for positives (bce); with a listwise loss, :func:`lists`.
     """
     rng = np.random.RandomState(cfg["seed"])
     query = (query_prefix + rows["query"].astype(str)).tolist() if kind == "bi-encoder" else \
@@ -287,7 +329,10 @@ def pairs(rows: pd.DataFrame, kind: str, cfg: dict, query_prefix: str = "",
         raise ShopbenchError(f"training: no rows with a positive label {cfg['positives']} "
                              f"(train.positives) among the training judgments")
     hard = cfg.get("hard_negatives") or []
-    if hard:
+    if mined is not None:
+        out.update(_mined_columns(rows, docs, positive, hard, mined,
+                                  int(cfg["mine"]["num_negatives"]), document_prefix, rng))
+    elif hard:
         qids = rows["query_id"].to_numpy()
         is_hard = rows["esci_label"].isin(hard).to_numpy()
         by_query = {}
@@ -303,6 +348,117 @@ def pairs(rows: pd.DataFrame, kind: str, cfg: dict, query_prefix: str = "",
                 negatives.append(docs[others[rng.randint(len(others))]])
         out["negative"] = negatives
     return out
+
+
+def _mined_columns(rows, docs, positive, hard, mined, n, document_prefix, rng) -> dict:
+    """The negative columns of :func:`pairs` from mined negatives: the first ``n`` of the
+    pair's query, the missing ones drawn with ``rng`` from the query's ``hard`` labels (not
+    already taken), else a product of another query."""
+    qids = rows["query_id"].to_numpy()
+    is_hard = rows["esci_label"].isin(hard).to_numpy()
+    by_query = {}
+    for q, d in zip(qids[is_hard], docs[is_hard]):
+        by_query.setdefault(q, []).append(d)
+    columns = [[] for _ in range(n)]
+    for q, text in zip(qids[positive], rows["query"].astype(str).to_numpy()[positive]):
+        chosen = [document_prefix + d for d in mined.get(text, [])[:n]]
+        while len(chosen) < n:
+            pool = [d for d in by_query.get(q, []) if d not in chosen]
+            if pool:
+                chosen.append(pool[rng.randint(len(pool))])
+            else:
+                others = np.flatnonzero(qids != q)
+                chosen.append(docs[others[rng.randint(len(others))]])
+        for column, negative in zip(columns, chosen):
+            column.append(negative)
+    if n == 1:
+        return {"negative": columns[0]}
+    return {f"negative_{j}": column for j, column in enumerate(columns, start=1)}
+
+
+def mined_count(rows: pd.DataFrame, cfg: dict, mined: dict[str, list[str]]) -> int:
+    """Mined negatives the training pairs take (the rest of their negatives are drawn)."""
+    n = int(cfg["mine"]["num_negatives"])
+    texts = rows.loc[rows["esci_label"].isin(cfg["positives"]), "query"].astype(str)
+    return int(sum(min(len(mined.get(t, [])), n) for t in texts))
+
+
+def mine_negatives(rows: pd.DataFrame, cfg: dict, path: str, *, name: str = "",
+                   model_name: str = "", query_prefix: str = "", document_prefix: str = "", device: str = "cpu",
+                   threads: int = 1) -> tuple[dict[str, list[str]], dict]:
+    """Hard negatives of every training query mined with the bi-encoder ``path`` by
+    sentence-transformers' ``util.mine_hard_negatives``.
+
+    The corpus is the texts of the products of ``rows`` (the training judgments: nothing an
+    evaluated query alone judged); the anchors are the query texts with their positives
+    (``train.positives``), which the library never returns as a negative of their query (it
+    groups the positives of one query text). Beyond those, a product the query judged with a
+    label outside ``hard_negatives`` is never a negative either: the library is asked for that
+    many more and they are dropped after. ``mine``: ``range_min``/``range_max`` (the rank
+    window), ``relative_margin`` (null: none), ``num_negatives``, ``sampling`` (top: the
+    best; random: drawn with the seed). Texts are encoded at ``max_length`` with the prefixes.
+    Returns query text -> negative texts (best first, raw: no prefix) and the facts of the run.
+    ``name``: the trained model (for the log); ``model_name``: the mining model's, if any.
+    """
+    import contextlib
+    import random
+
+    from datasets import Dataset
+    from sentence_transformers.util import mine_hard_negatives
+
+    from . import models as M
+
+    mine = cfg["mine"]
+    started = time.monotonic()
+    M.set_threads(threads)
+    texts = rows["query"].astype(str)
+    positive = rows["esci_label"].isin(cfg["positives"])
+    kept = rows["esci_label"].isin(cfg.get("hard_negatives") or []) & ~positive
+    positives = rows[positive].groupby(texts[positive])["text"].agg(set)
+    excluded = {q: set(t) - positives.get(q, set())
+                for q, t in rows[~kept].groupby(texts[~kept])["text"]}
+    extra = max((len(t) for t in excluded.values()), default=0)
+    n = int(mine["num_negatives"])
+    window = int(mine["range_max"]) - int(mine["range_min"])
+    corpus = list(dict.fromkeys(rows["text"].tolist()))
+    pairs_in = Dataset.from_dict({"anchor": texts[positive].tolist(),
+                                  "positive": rows.loc[positive, "text"].tolist()})
+    model = M.load_bi_encoder(path, model_name, device, max_length=int(cfg["max_length"]))
+    log.info("train %s: mining %d hard negative(s) per query with %s (%s), ranks %d-%d, "
+             "relative margin %s, %s, among %d products for %d queries", name, n,
+             model_name or path,
+             M.pick_device(device), mine["range_min"], mine["range_max"],
+             mine["relative_margin"], mine["sampling"], len(corpus), len(positives))
+    random.seed(int(cfg["seed"]))  # the library's random sampling draws with Python's random
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink), \
+            contextlib.redirect_stdout(sink):  # its progress bars and tables
+        found = mine_hard_negatives(
+            pairs_in, model, anchor_column_name="anchor", positive_column_name="positive",
+            corpus=corpus, range_min=int(mine["range_min"]), range_max=int(mine["range_max"]),
+            relative_margin=mine["relative_margin"], num_negatives=min(n + extra, window),
+            sampling_strategy=mine["sampling"], query_prompt=query_prefix,
+            corpus_prompt=document_prefix, output_format="triplet", verbose=False,
+            batch_size=M.resolve_batch_size("auto", M.pick_device(device)))
+    candidates: dict[str, dict] = {}
+    for anchor, negative in zip(found["anchor"], found["negative"]):
+        candidates.setdefault(anchor, {})[negative] = None  # score order, once each
+    rng = np.random.RandomState(int(cfg["seed"]))
+    mined = {}
+    for query in positives.index:
+        left = [t for t in candidates.get(query, {}) if t not in excluded.get(query, ())]
+        if mine["sampling"] == "random" and len(left) > n:
+            left = [left[i] for i in np.sort(rng.choice(len(left), n, replace=False))]
+        mined[query] = left[:n]
+    seconds = time.monotonic() - started
+    found_n = sum(map(len, mined.values()))
+    log.info("train %s: mined %d negatives for %d of %d queries in %.0f s", name, found_n,
+             sum(1 for v in mined.values() if v), len(mined), seconds)
+    return mined, {"model": M.model_fingerprint(path), "name": model_name or None,
+                   "settings": dict(mine),
+                   "corpus_products": len(corpus), "queries": len(mined),
+                   "queries_with_negatives": sum(1 for v in mined.values() if v),
+                   "negatives": found_n, "device": M.pick_device(device),
+                   "seconds": round(seconds, 1)}
 
 
 def lists(rows: pd.DataFrame, cfg: dict) -> dict[str, list]:
