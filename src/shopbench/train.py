@@ -384,8 +384,8 @@ def mined_count(rows: pd.DataFrame, cfg: dict, mined: dict[str, list[str]]) -> i
 
 
 def mine_negatives(rows: pd.DataFrame, cfg: dict, path: str, *, name: str = "",
-                   model_name: str = "", query_prefix: str = "", document_prefix: str = "", device: str = "cpu",
-                   threads: int = 1) -> tuple[dict[str, list[str]], dict]:
+                   model_name: str = "", query_prefix: str = "", document_prefix: str = "",
+                   device: str = "cpu", threads: int = 1) -> tuple[dict[str, list[str]], dict]:
     """Hard negatives of every training query mined with the bi-encoder ``path`` by
     sentence-transformers' ``util.mine_hard_negatives``.
 
