@@ -69,8 +69,8 @@ def train(examples: str, products: str, model_out: str, curve_out: str, *,
         wanted = len(columns["anchor"]) * int(cfg["mine"]["num_negatives"])
         mining["pair_negatives_mined"] = T.mined_count(rows, cfg, mined)
         mining["pair_negatives_drawn"] = wanted - mining["pair_negatives_mined"]
-        log.info("train %s: %d of the %d pairs' negatives mined, %d drawn from the labels "
-                 "(none mined left)", model, mining["pair_negatives_mined"], wanted,
+        log.info("train %s: %d of the %d pairs' negatives mined, %d drawn as without mine "
+                 "(too few mined)", model, mining["pair_negatives_mined"], wanted,
                  mining["pair_negatives_drawn"])
     dev = T.pairs(dev_rows, kind, cfg, query_prefix, document_prefix) if len(dev_rows) else None
     n_pairs = T.count_pairs(columns)
