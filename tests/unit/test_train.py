@@ -433,11 +433,17 @@ def test_bi_encoder_trains_deterministically_and_encode_loads_it(tmp_path, tiny_
     assert _digest(other) != _digest(one)
 
 
-def test_bi_encoder_trains_on_mined_negatives_and_records_them(tmp_path, tiny_models):
+def test_bi_encoder_trains_on_mined_negatives_and_records_them(tmp_path, tiny_models, caplog):
+    import logging
+
     from shopbench import models as M
 
     mine = {"range_max": 10, "num_negatives": 2, "relative_margin": None}
-    one, _ = _train(tmp_path, tiny_models, "bi-encoder", "mined", mine=mine)
+    with caplog.at_level(logging.INFO, logger="shopbench"):
+        one, _ = _train(tmp_path, tiny_models, "bi-encoder", "mined", mine=mine)
+    assert "train mined: mining 2 hard negative(s) per query with" in caplog.text
+    assert "ranks 0-10, relative margin None, top, among" in caplog.text
+    assert "train mined: mined 16 negatives for 8 of 8 queries in" in caplog.text
     two, _ = _train(tmp_path, tiny_models, "bi-encoder", "mined2", mine=mine)
     plain, _ = _train(tmp_path, tiny_models, "bi-encoder", "plain")
     assert _digest(one) == _digest(two) and _digest(one) != _digest(plain)
@@ -476,11 +482,15 @@ def test_cross_encoder_trains_and_rerank_loads_it(tmp_path, tiny_models):
 
 
 @pytest.mark.parametrize("loss", ["lambda", "listnet"])
-def test_listwise_cross_encoder_trains_and_rerank_loads_it(tmp_path, tiny_models, loss):
+def test_listwise_cross_encoder_trains_and_rerank_loads_it(tmp_path, tiny_models, loss, caplog):
+    import logging
+
     from shopbench import models as M
 
-    out, _ = _train(tmp_path, tiny_models, "cross-encoder", loss, loss=loss, list_size=4,
-                    batch_size=2, dev_queries=2)
+    with caplog.at_level(logging.INFO, logger="shopbench"):
+        out, _ = _train(tmp_path, tiny_models, "cross-encoder", loss, loss=loss, list_size=4,
+                        batch_size=2, dev_queries=2)
+    assert "in 6 lists of at most 4" in caplog.text and "3 steps of 2 lists (" in caplog.text
     record = __import__("json").loads((out / "training.json").read_text())
     # 8 queries drawn, 2 held out as dev: 6 lists of at most 4 products, 3 steps of 2 lists
     assert record["settings"]["list_size"] == 4 and record["data"]["training_lists"] == 6
