@@ -3,8 +3,8 @@ sentence-transformers' own trainers (``SentenceTransformerTrainer``, ``CrossEnco
 
 A model with ``train`` in the config is made by the ``train`` rule from a base model (a path or
 hub id, or another model of the config) on ESCI judgments chosen like the sampling (locale,
-labels, split, version). Everything here but :func:`fit` is pandas and numpy; torch and the
-trainers are imported only by :func:`fit`.
+labels, split, version). Everything here but :func:`fit` and :func:`mine_negatives` is pandas
+and numpy; torch, the trainers and the miner are imported only by those two.
 """
 
 from __future__ import annotations

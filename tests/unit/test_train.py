@@ -1,7 +1,8 @@
 """Fine-tuning (shopbench.train, steps/train.py): settings and the esci-task1 preset, config
-checks, folds, the leakage check, training pairs, and real training of tiny random models with
-sentence-transformers' trainers (loaded back by encode's and rerank's loaders; identical
-weights from two runs with one seed)."""
+checks, folds, the leakage check, training pairs and listwise lists, hard negatives mined with a
+tiny bi-encoder (never a positive of the query, the same twice), and real training of tiny
+random models with sentence-transformers' trainers (loaded back by encode's and rerank's
+loaders; identical weights from two runs with one seed)."""
 
 from __future__ import annotations
 
