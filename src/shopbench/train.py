@@ -3,8 +3,8 @@ sentence-transformers' own trainers (``SentenceTransformerTrainer``, ``CrossEnco
 
 A model with ``train`` in the config is made by the ``train`` rule from a base model (a path or
 hub id, or another model of the config) on ESCI judgments chosen like the sampling (locale,
-labels, split, version). Everything here but :func:`fit` is pandas and numpy; torch and the
-trainers are imported only by :func:`fit`.
+labels, split, version). Everything here but :func:`fit` and :func:`mine_negatives` is pandas
+and numpy; torch, the trainers and the miner are imported only by those two.
 """
 
 from __future__ import annotations
@@ -27,7 +27,17 @@ log = logging.getLogger("shopbench")
 #: ESCI gains of the official Task 1 baseline (esci-data ranking/train.py, esci_label2gain).
 OFFICIAL_GAINS = {"E": 1.0, "S": 0.1, "C": 0.01, "I": 0.0}
 #: Losses per model kind: the first is the default.
-LOSSES = {"bi-encoder": ("mnrl", "cached-mnrl"), "cross-encoder": ("mse", "bce")}
+LOSSES = {"bi-encoder": ("mnrl", "cached-mnrl"),
+          "cross-encoder": ("mse", "bce", "lambda", "listnet")}
+#: Listwise cross-encoder losses: one example is a query with a list of its judged products.
+LISTWISE = ("lambda", "listnet")
+#: Default longest list of a listwise loss (``train.list_size``).
+LIST_SIZE = 16
+#: Defaults of ``train.mine`` (hard negatives mined with a bi-encoder), filled in when it is set:
+#: the NV-Retriever setting the library recommends (TopK-PercPos 95%: the top candidates whose
+#: similarity is at least 5% below the positive's), one negative per pair, among the 50 nearest.
+MINE_DEFAULTS = {"model": None, "range_min": 0, "range_max": 50, "num_negatives": 1,
+                 "relative_margin": 0.05, "sampling": "top"}
 #: Presets: settings of a published recipe, overridden by any key the config sets itself.
 #: esci-task1: amazon-science/esci-data ranking/train.py, the official Task 1 baseline
 #: (a CrossEncoder on query + product title, MSE on the gains above with an identity
@@ -76,6 +86,11 @@ def settings(model: dict, text_fields: list[str], locale: str = "us") -> dict:
     out.update({k: v for k, v in train.items() if v is not None})
     if out["loss"] is None:
         out["loss"] = LOSSES[model["kind"]][0]
+    if out["loss"] in LISTWISE:  # only then: other losses' settings (a param) stay as they were
+        out.setdefault("list_size", LIST_SIZE)
+    if out.get("mine") is not None:  # likewise: no mine key unless it is set
+        out["mine"] = {**MINE_DEFAULTS, **{k: v for k, v in out["mine"].items()
+                                           if v is not None or k == "relative_margin"}}
     if out["fields"] is None:
         out["fields"] = list(model.get("fields") or text_fields)
     if out.get("locale") is None:
@@ -121,6 +136,10 @@ def check_config(config: dict) -> None:
         if resolved["loss"] not in LOSSES[model["kind"]]:
             raise ShopbenchError(f"config models[{i}].train.loss: {resolved['loss']!r} is not "
                                  f"a {model['kind']} loss; use one of {LOSSES[model['kind']]}")
+        if train.get("list_size") is not None and resolved["loss"] not in LISTWISE:
+            raise ShopbenchError(f"config models[{i}].train.list_size: a list size is for the "
+                                 f"listwise losses {LISTWISE} only, but the loss is "
+                                 f"{resolved['loss']!r}; remove list_size or set the loss")
         base = models.get(resolved["base"])
         if base is not None:
             if base["name"] == model["name"]:
@@ -129,6 +148,8 @@ def check_config(config: dict) -> None:
             if base.get("train"):
                 raise ShopbenchError(f"config models[{i}].train.base: {base['name']!r} is "
                                      f"itself trained; start from an untrained model")
+        if resolved.get("mine") is not None:
+            check_mine(resolved["mine"], model, models, f"config models[{i}].train.mine")
         model["path"] = trained_folder(config["name"], model["name"], bool(folds))
     if folds:
         if config["protocol"] == "catalogue":
@@ -142,6 +163,35 @@ def check_config(config: dict) -> None:
                 f"config seeds: with sampling.folds: {folds} each seed is the fold it "
                 f"evaluates (0 to {folds - 1}); {bad} is not a fold. Use seeds: "
                 f"{list(range(folds))}")
+
+
+def check_mine(mine: dict, model: dict, models: dict, where: str) -> None:
+    """Hard-negative mining: a bi-encoder trains with it, the mining model is an untrained
+    bi-encoder of the config (or the base, ``model: null``), the rank window holds the
+    negatives asked for."""
+    if model["kind"] != "bi-encoder":
+        raise ShopbenchError(f"{where}: mined hard negatives are for bi-encoders (their "
+                             f"(query, product, negative) triples), but {model['name']!r} is a "
+                             f"{model['kind']}; remove mine")
+    name = mine["model"]
+    if name is not None:
+        other = models.get(name)
+        if other is None:
+            raise ShopbenchError(f"{where}.model: {name!r} is not a model of this config; name "
+                                 f"a bi-encoder of models (or null: the base)")
+        if other["kind"] != "bi-encoder":
+            raise ShopbenchError(f"{where}.model: {name!r} is a {other['kind']}; mining "
+                                 f"needs a bi-encoder")
+        if other.get("train"):
+            raise ShopbenchError(f"{where}.model: {name!r} is itself trained; mine with an "
+                                 f"untrained bi-encoder (or null: the base)")
+    if mine["range_min"] >= mine["range_max"]:
+        raise ShopbenchError(f"{where}: range_min {mine['range_min']} must be below range_max "
+                             f"{mine['range_max']}")
+    if mine["num_negatives"] > mine["range_max"] - mine["range_min"]:
+        raise ShopbenchError(f"{where}: num_negatives {mine['num_negatives']} do not fit in "
+                             f"the {mine['range_max'] - mine['range_min']} ranks from range_min "
+                             f"to range_max")
 
 
 # --- queries, folds and leakage ------------------------------------------------------------
@@ -248,17 +298,23 @@ def with_text(rows: pd.DataFrame, products: pd.DataFrame, fields: list[str]) -> 
 
 
 def pairs(rows: pd.DataFrame, kind: str, cfg: dict, query_prefix: str = "",
-          document_prefix: str = "") -> dict[str, list]:
+          document_prefix: str = "", mined: dict[str, list[str]] | None = None
+          ) -> dict[str, list]:
     """Training columns, in order, for the trainer's dataset.
 
     bi-encoder: (anchor, positive[, negative]) for each row whose label is in ``positives``;
     with ``hard_negatives`` labels, one product of those labels of the same query drawn with
-    the seed (a random product of another query where the query has none). cross-encoder:
-    (query, text, label): the gain of the label (mse) or 1/0 for positives (bce).
+    the seed (a random product of another query where the query has none). With ``mined``
+    (query text -> mined product texts, best first: :func:`mine_negatives`), each pair gets
+    the first ``mine.num_negatives`` of its query's instead (columns negative, or negative_1
+    to negative_n), the missing ones drawn as above. cross-encoder: (query, text, label): the
+    gain of the label (mse) or 1/0 for positives (bce); with a listwise loss, :func:`lists`.
     """
     rng = np.random.RandomState(cfg["seed"])
     query = (query_prefix + rows["query"].astype(str)).tolist() if kind == "bi-encoder" else \
         rows["query"].astype(str).tolist()
+    if kind == "cross-encoder" and cfg["loss"] in LISTWISE:
+        return lists(rows, cfg)
     if kind == "cross-encoder":
         if cfg["loss"] == "mse":
             label = rows["esci_label"].map(cfg["gains"]).astype(float)
@@ -273,7 +329,10 @@ def pairs(rows: pd.DataFrame, kind: str, cfg: dict, query_prefix: str = "",
         raise ShopbenchError(f"training: no rows with a positive label {cfg['positives']} "
                              f"(train.positives) among the training judgments")
     hard = cfg.get("hard_negatives") or []
-    if hard:
+    if mined is not None:
+        out.update(_mined_columns(rows, docs, positive, hard, mined,
+                                  int(cfg["mine"]["num_negatives"]), document_prefix, rng))
+    elif hard:
         qids = rows["query_id"].to_numpy()
         is_hard = rows["esci_label"].isin(hard).to_numpy()
         by_query = {}
@@ -289,6 +348,145 @@ def pairs(rows: pd.DataFrame, kind: str, cfg: dict, query_prefix: str = "",
                 negatives.append(docs[others[rng.randint(len(others))]])
         out["negative"] = negatives
     return out
+
+
+def _mined_columns(rows, docs, positive, hard, mined, n, document_prefix, rng) -> dict:
+    """The negative columns of :func:`pairs` from mined negatives: the first ``n`` of the
+    pair's query, the missing ones drawn with ``rng`` from the query's ``hard`` labels (not
+    already taken), else a product of another query."""
+    qids = rows["query_id"].to_numpy()
+    is_hard = rows["esci_label"].isin(hard).to_numpy()
+    by_query = {}
+    for q, d in zip(qids[is_hard], docs[is_hard]):
+        by_query.setdefault(q, []).append(d)
+    columns = [[] for _ in range(n)]
+    for q, text in zip(qids[positive], rows["query"].astype(str).to_numpy()[positive]):
+        chosen = [document_prefix + d for d in mined.get(text, [])[:n]]
+        while len(chosen) < n:
+            pool = [d for d in by_query.get(q, []) if d not in chosen]
+            if pool:
+                chosen.append(pool[rng.randint(len(pool))])
+            else:
+                others = np.flatnonzero(qids != q)
+                chosen.append(docs[others[rng.randint(len(others))]])
+        for column, negative in zip(columns, chosen):
+            column.append(negative)
+    if n == 1:
+        return {"negative": columns[0]}
+    return {f"negative_{j}": column for j, column in enumerate(columns, start=1)}
+
+
+def mined_count(rows: pd.DataFrame, cfg: dict, mined: dict[str, list[str]]) -> int:
+    """Mined negatives the training pairs take (the rest of their negatives are drawn)."""
+    n = int(cfg["mine"]["num_negatives"])
+    texts = rows.loc[rows["esci_label"].isin(cfg["positives"]), "query"].astype(str)
+    return int(sum(min(len(mined.get(t, [])), n) for t in texts))
+
+
+def mine_negatives(rows: pd.DataFrame, cfg: dict, path: str, *, name: str = "",
+                   model_name: str = "", query_prefix: str = "", document_prefix: str = "",
+                   device: str = "cpu", threads: int = 1) -> tuple[dict[str, list[str]], dict]:
+    """Hard negatives of every training query mined with the bi-encoder ``path`` by
+    sentence-transformers' ``util.mine_hard_negatives``.
+
+    The corpus is the texts of the products of ``rows`` (the training judgments: nothing an
+    evaluated query alone judged); the anchors are the query texts with their positives
+    (``train.positives``), which the library never returns as a negative of their query (it
+    groups the positives of one query text). Beyond those, a product the query judged with a
+    label outside ``hard_negatives`` is never a negative either: the library is asked for that
+    many more and they are dropped after. ``mine``: ``range_min``/``range_max`` (the rank
+    window), ``relative_margin`` (null: none), ``num_negatives``, ``sampling`` (top: the
+    best; random: drawn with the seed). Texts are encoded at ``max_length`` with the prefixes.
+    Returns query text -> negative texts (best first, raw: no prefix) and the facts of the run.
+    ``name``: the trained model (for the log); ``model_name``: the mining model's, if any.
+    """
+    import contextlib
+    import random
+
+    from datasets import Dataset
+    from sentence_transformers.util import mine_hard_negatives
+
+    from . import models as M
+
+    mine = cfg["mine"]
+    started = time.monotonic()
+    M.set_threads(threads)
+    texts = rows["query"].astype(str)
+    positive = rows["esci_label"].isin(cfg["positives"])
+    kept = rows["esci_label"].isin(cfg.get("hard_negatives") or []) & ~positive
+    positives = rows[positive].groupby(texts[positive])["text"].agg(set)
+    excluded = {q: set(t) - positives.get(q, set())
+                for q, t in rows[~kept].groupby(texts[~kept])["text"]}
+    extra = max((len(t) for t in excluded.values()), default=0)
+    n = int(mine["num_negatives"])
+    window = int(mine["range_max"]) - int(mine["range_min"])
+    corpus = list(dict.fromkeys(rows["text"].tolist()))
+    pairs_in = Dataset.from_dict({"anchor": texts[positive].tolist(),
+                                  "positive": rows.loc[positive, "text"].tolist()})
+    model = M.load_bi_encoder(path, model_name, device, max_length=int(cfg["max_length"]))
+    log.info("train %s: mining %d hard negative(s) per query with %s (%s), ranks %d-%d, "
+             "relative margin %s, %s, among %d products for %d queries", name, n,
+             model_name or path,
+             M.pick_device(device), mine["range_min"], mine["range_max"],
+             mine["relative_margin"], mine["sampling"], len(corpus), len(positives))
+    random.seed(int(cfg["seed"]))  # the library's random sampling draws with Python's random
+    with open(os.devnull, "w") as sink, contextlib.redirect_stderr(sink), \
+            contextlib.redirect_stdout(sink):  # its progress bars and tables
+        found = mine_hard_negatives(
+            pairs_in, model, anchor_column_name="anchor", positive_column_name="positive",
+            corpus=corpus, range_min=int(mine["range_min"]), range_max=int(mine["range_max"]),
+            relative_margin=mine["relative_margin"], num_negatives=min(n + extra, window),
+            sampling_strategy=mine["sampling"], query_prompt=query_prefix,
+            corpus_prompt=document_prefix, output_format="triplet", verbose=False,
+            batch_size=M.resolve_batch_size("auto", M.pick_device(device)))
+    candidates: dict[str, dict] = {}
+    for anchor, negative in zip(found["anchor"], found["negative"]):
+        candidates.setdefault(anchor, {})[negative] = None  # score order, once each
+    rng = np.random.RandomState(int(cfg["seed"]))
+    mined = {}
+    for query in positives.index:
+        left = [t for t in candidates.get(query, {}) if t not in excluded.get(query, ())]
+        if mine["sampling"] == "random" and len(left) > n:
+            left = [left[i] for i in np.sort(rng.choice(len(left), n, replace=False))]
+        mined[query] = left[:n]
+    seconds = time.monotonic() - started
+    found_n = sum(map(len, mined.values()))
+    log.info("train %s: mined %d negatives for %d of %d queries in %.0f s", name, found_n,
+             sum(1 for v in mined.values() if v), len(mined), seconds)
+    return mined, {"model": M.model_fingerprint(path), "name": model_name or None,
+                   "settings": dict(mine),
+                   "corpus_products": len(corpus), "queries": len(mined),
+                   "queries_with_negatives": sum(1 for v in mined.values() if v),
+                   "negatives": found_n, "device": M.pick_device(device),
+                   "seconds": round(seconds, 1)}
+
+
+def lists(rows: pd.DataFrame, cfg: dict) -> dict[str, list]:
+    """Listwise training columns: one example per query (in order of first appearance),
+    (query, [its judged products' texts], [their gains, ``train.gains``]), the products in
+    file order. A query with more than ``list_size`` judgments keeps ``list_size`` of them,
+    drawn without replacement with ``RandomState(seed)`` (queries in order, one generator),
+    still in file order."""
+    rng = np.random.RandomState(cfg["seed"])
+    size = int(cfg["list_size"])
+    gains = rows["esci_label"].map(cfg["gains"]).astype(float).to_numpy()
+    texts = rows["text"].to_numpy()
+    query = rows["query"].astype(str).to_numpy()
+    out = {"query": [], "docs": [], "label": []}
+    for _, where in rows.groupby("query_id", sort=False).indices.items():
+        if len(where) > size:
+            where = np.sort(rng.choice(where, size=size, replace=False))
+        out["query"].append(query[where[0]])
+        out["docs"].append(texts[where].tolist())
+        out["label"].append(gains[where].tolist())
+    return out
+
+
+def count_pairs(columns: dict[str, list]) -> int:
+    """(query, product) pairs of training columns: one per row, or per listed product."""
+    if "docs" in columns:
+        return sum(len(docs) for docs in columns["docs"])
+    return len(next(iter(columns.values())))
 
 
 def data_fingerprint(columns: dict[str, list]) -> str:
@@ -315,8 +513,10 @@ def _umask_mode(folder: Path) -> None:
     folder.chmod(0o777 & ~umask)
 
 
-def _callback(name: str, batch_size: int, curve: list):
-    """A TrainerCallback logging step, loss, rate and time left; it fills ``curve``."""
+def _callback(name: str, batch_size: int, curve: list, pairs_per_example: float = 1.0):
+    """A TrainerCallback logging step, loss, rate and time left; it fills ``curve``.
+    ``pairs_per_example``: (query, product) pairs of one training example (a listwise
+    example is a list of them), for the rate in pairs/s."""
     from transformers import TrainerCallback
 
     from .progress import format_seconds
@@ -324,7 +524,11 @@ def _callback(name: str, batch_size: int, curve: list):
     class ProgressCallback(TrainerCallback):
         def on_train_begin(self, args, state, control, **kwargs):
             self.start = time.monotonic()
-            log.info("train %s: %d steps of %d pairs", name, state.max_steps, batch_size)
+            if pairs_per_example == 1.0:
+                log.info("train %s: %d steps of %d pairs", name, state.max_steps, batch_size)
+            else:
+                log.info("train %s: %d steps of %d lists (%.1f pairs a list)", name,
+                         state.max_steps, batch_size, pairs_per_example)
 
         def on_log(self, args, state, control, logs=None, **kwargs):
             if not logs or "loss" not in logs:
@@ -336,7 +540,8 @@ def _callback(name: str, batch_size: int, curve: list):
             left = (total - step) / rate if rate > 0 else float("nan")
             log.info("train %s: step %d/%d (%.1f%%), loss %.4f, %.1f pairs/s, %s left", name,
                      step, total, 100.0 * step / max(total, 1), logs["loss"],
-                     rate * batch_size, format_seconds(left) if left == left else "?")
+                     rate * batch_size * pairs_per_example,
+                     format_seconds(left) if left == left else "?")
 
     return ProgressCallback()
 
@@ -396,14 +601,21 @@ def fit(columns: dict[str, list], dev: dict[str, list] | None, *, kind: str, bas
 
             model = CrossEncoder(resolved, num_labels=1, max_length=int(cfg["max_length"]),
                                  device=device)
-            loss = (losses.MSELoss(model, activation_fn=torch.nn.Identity())
-                    if cfg["loss"] == "mse" else losses.BinaryCrossEntropyLoss(model))
+            if cfg["loss"] == "mse":
+                loss = losses.MSELoss(model, activation_fn=torch.nn.Identity())
+            elif cfg["loss"] == "lambda":  # NDCG-Loss2++, the library's default and advice
+                loss = losses.LambdaLoss(model, weighting_scheme=losses.NDCGLoss2PPScheme())
+            elif cfg["loss"] == "listnet":
+                loss = losses.ListNetLoss(model)
+            else:
+                loss = losses.BinaryCrossEntropyLoss(model)
             trainer_cls, args_cls = CrossEncoderTrainer, CrossEncoderTrainingArguments
             extra = {}
     with tempfile.TemporaryDirectory(prefix="shopbench-train-") as scratch:
         args = args_cls(output_dir=scratch, **common, **extra)
         trainer = trainer_cls(model=model, args=args, train_dataset=train_set, loss=loss,
-                              callbacks=[_callback(name, cfg["batch_size"], curve)])
+                              callbacks=[_callback(name, cfg["batch_size"], curve,
+                                                   count_pairs(columns) / len(train_set))])
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)  # our progress lines replace its raw dicts
@@ -419,7 +631,7 @@ def fit(columns: dict[str, list], dev: dict[str, list] | None, *, kind: str, bas
     _umask_mode(Path(out))
     return {"curve": curve, "steps": int(result.global_step), "seconds": round(seconds, 1),
             "train_loss": float(result.training_loss), "dev_loss": dev_loss,
-            "pairs_per_second": round(len(train_set) * cfg["epochs"] / seconds, 2)
+            "pairs_per_second": round(count_pairs(columns) * cfg["epochs"] / seconds, 2)
             if seconds > 0 else None, "device": device, "threads": threads}
 
 

@@ -1,7 +1,8 @@
 """Fine-tuning (shopbench.train, steps/train.py): settings and the esci-task1 preset, config
-checks, folds, the leakage check, training pairs, and real training of tiny random models with
-sentence-transformers' trainers (loaded back by encode's and rerank's loaders; identical
-weights from two runs with one seed)."""
+checks, folds, the leakage check, training pairs and listwise lists, hard negatives mined with a
+tiny bi-encoder (never a positive of the query, the same twice), and real training of tiny
+random models with sentence-transformers' trainers (loaded back by encode's and rerank's
+loaders; identical weights from two runs with one seed)."""
 
 from __future__ import annotations
 
@@ -108,13 +109,38 @@ def test_defaults_per_kind():
     ({"name": "t", "kind": "bi-encoder", "train": {"base": "t"}}, {},
      r"cannot start from itself"),
     ({"name": "t", "kind": "bi-encoder"}, {}, r"models\[1\]\.path: required key is missing"),
+    ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini", "loss": "lambda"}}, {},
+     r"train\.loss: 'lambda' is not a bi-encoder loss; use one of \('mnrl', 'cached-mnrl'\)"),
+    ({"name": "t", "kind": "cross-encoder", "train": {"base": "x", "list_size": 8}}, {},
+     r"train\.list_size: a list size is for the listwise losses \('lambda', 'listnet'\) "
+     r"only, but the loss is 'mse'"),
+    ({"name": "t", "kind": "cross-encoder", "train": {"base": "x", "loss": "listnet",
+                                                      "list_size": 0}}, {},
+     r"list_size"),
+    ({"name": "t", "kind": "cross-encoder", "train": {"base": "x", "mine": {}}}, {},
+     r"train\.mine: mined hard negatives are for bi-encoders .* but 't' is a cross-encoder"),
+    ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini", "mine": {"model": "nope"}}},
+     {}, r"train\.mine\.model: 'nope' is not a model of this config"),
+    ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini", "mine": {"model": "ce"}}},
+     {}, r"train\.mine\.model: 'ce' is a cross-encoder; mining needs a bi-encoder"),
+    ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini", "mine": {"model": "t"}}},
+     {}, r"train\.mine\.model: 't' is itself trained"),
+    ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini",
+                                                   "mine": {"range_min": 5, "range_max": 5}}},
+     {}, r"train\.mine: range_min 5 must be below range_max 5"),
+    ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini", "mine": {
+        "range_min": 5, "range_max": 8, "num_negatives": 4}}},
+     {}, r"train\.mine: num_negatives 4 do not fit in the 3 ranks"),
+    ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini",
+                                                   "mine": {"sampling": "best"}}},
+     {}, r"sampling"),
     ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini"}},
      {"protocol": "catalogue", "sampling": {"folds": 3}}, r"sampling\.folds: the catalogue"),
     ({"name": "t", "kind": "bi-encoder", "train": {"base": "mini"}},
      {"sampling": {"folds": 3}, "seeds": [0, 1, 5]}, r"seeds: .*\[5\] is not a fold"),
 ])
 def test_bad_training_configs_stop(model, top, message):
-    config = config_with(model)
+    config = config_with(model, {"name": "ce", "kind": "cross-encoder", "path": "some/ce"})
     for key, value in top.items():
         config[key] = {**config[key], **value} if isinstance(value, dict) and key in config \
             else value
@@ -126,6 +152,22 @@ def test_folded_model_path_has_the_seed():
     config = validate(config_with({"name": "t", "kind": "bi-encoder", "train": {"base": "mini"}},
                                   sampling={"folds": 3}, seeds=[0, 1, 2]))
     assert config["models"][1]["path"] == "results/train/seed{seed}/models/t"
+
+
+def test_mine_settings_are_filled_in_only_when_mine_is_set():
+    def got(**train):
+        return T.settings({"name": "t", "kind": "bi-encoder", "train": {"base": "x", **train}},
+                          ["x"])
+
+    assert "mine" not in got()  # the settings of a config without mine (a param) unchanged
+    assert got(mine={})["mine"] == T.MINE_DEFAULTS == {
+        "model": None, "range_min": 0, "range_max": 50, "num_negatives": 1,
+        "relative_margin": 0.05, "sampling": "top"}
+    mine = got(mine={"model": "mini", "relative_margin": None, "num_negatives": 2})["mine"]
+    assert (mine["model"], mine["relative_margin"], mine["num_negatives"]) == ("mini", None, 2)
+    config = validate(config_with({"name": "t", "kind": "bi-encoder",
+                                   "train": {"base": "mini", "mine": {"model": "mini"}}}))
+    assert config["models"][1]["train"]["mine"]["model"] == "mini"
 
 
 # --- folds and leakage -------------------------------------------------------------------------
@@ -248,6 +290,106 @@ def test_cross_encoder_targets_are_the_gains_or_binary():
     assert T.pairs(ROWS, "cross-encoder", cfg)["label"] == [1, 0, 0, 1, 1, 1]
 
 
+def test_list_size_is_a_setting_of_the_listwise_losses_only():
+    def got(**train):
+        return T.settings({"name": "t", "kind": "cross-encoder",
+                           "train": {"base": "x", **train}}, ["x"])
+
+    assert "list_size" not in got() and "list_size" not in got(loss="bce")  # params unchanged
+    assert got(loss="lambda")["list_size"] == T.LIST_SIZE == 16
+    assert got(loss="listnet", list_size=4)["list_size"] == 4
+
+
+def test_listwise_examples_are_one_list_per_query_cut_with_the_seed():
+    rows = pd.DataFrame({
+        "query_id": [7, 7, 7, 7, 7, 2, 2, 9],
+        "query": ["a"] * 5 + ["b", "b", "c"],
+        "esci_label": ["E", "S", "C", "I", "E", "I", "E", "S"],
+        "text": ["a1", "a2", "a3", "a4", "a5", "b1", "b2", "c1"],
+    })
+    cfg = T.settings({"name": "t", "kind": "cross-encoder",
+                      "train": {"base": "x", "loss": "lambda"}}, ["x"])
+    cols = T.pairs(rows, "cross-encoder", cfg)
+    # every judgment, grouped by query in order of first appearance, the gains as labels
+    assert cols == {"query": ["a", "b", "c"],
+                    "docs": [["a1", "a2", "a3", "a4", "a5"], ["b1", "b2"], ["c1"]],
+                    "label": [[1.0, 0.1, 0.01, 0.0, 1.0], [0.0, 1.0], [0.1]]}
+    assert T.count_pairs(cols) == 8
+    cfg["list_size"] = 2
+    cut = T.pairs(rows, "cross-encoder", cfg)
+    # query a: 2 of its 5, drawn with RandomState(seed), kept in file order; b and c whole
+    pick = np.sort(np.random.RandomState(cfg["seed"]).choice(np.arange(5), 2, replace=False))
+    assert cut["docs"] == [[f"a{i + 1}" for i in pick], ["b1", "b2"], ["c1"]]
+    assert cut["label"][0] == [[1.0, 0.1, 0.01, 0.0, 1.0][i] for i in pick]
+    assert T.pairs(rows, "cross-encoder", cfg) == cut  # the same seed, the same lists
+    cfg["seed"] = 1
+    assert T.pairs(rows, "cross-encoder", cfg)["docs"][1:] == [["b1", "b2"], ["c1"]]
+
+
+# --- hard negatives mined with a bi-encoder ----------------------------------------------------
+
+#: Two query ids share the text "a": the library groups their positives (a-e1, a-e2, x-e).
+MINE_ROWS = pd.DataFrame({
+    "query_id": [1, 1, 1, 1, 2, 2, 2, 3],
+    "query": ["a", "a", "a", "a", "b", "b", "b", "a"],
+    "esci_label": ["E", "E", "S", "I", "E", "C", "I", "E"],
+    "text": ["a-e1", "a-e2", "a-s", "a-i", "b-e", "b-c", "b-i", "x-e"],
+})
+
+
+def _mine_cfg(**mine):
+    return T.settings({"name": "t", "kind": "bi-encoder",
+                       "train": {"base": "x", "max_length": 16,
+                                 "mine": {"relative_margin": None, **mine}}}, ["x"])
+
+
+def test_mined_negatives_are_never_a_positive_of_the_same_query(tiny_models):
+    base = str(tiny_models["bi"])
+    # the window holds the whole corpus of 8 products: every allowed product is mined, so the
+    # sets are known whatever the random model's similarities
+    mined, facts = T.mine_negatives(MINE_ROWS, _mine_cfg(range_max=8, num_negatives=8), base)
+    assert set(mined) == {"a", "b"}
+    assert set(mined["a"]) == {"a-s", "a-i", "b-e", "b-c", "b-i"}  # not a-e1, a-e2, x-e
+    assert set(mined["b"]) == {"a-e1", "a-e2", "a-s", "a-i", "b-c", "b-i", "x-e"}  # not b-e
+    assert facts["corpus_products"] == 8 and facts["queries"] == 2 and facts["negatives"] == 12
+    assert facts["model"]["weights_sha256"] == hashlib.sha256(
+        (tiny_models["bi"] / "model.safetensors").read_bytes()).hexdigest()
+    # hard_negatives [I]: the query's S and C products are neither positives nor negatives
+    cfg = _mine_cfg(range_max=8, num_negatives=8)
+    cfg["hard_negatives"] = ["I"]
+    mined, _ = T.mine_negatives(MINE_ROWS, cfg, base)
+    assert set(mined["a"]) == {"a-i", "b-e", "b-c", "b-i"}
+    assert set(mined["b"]) == {"a-e1", "a-e2", "a-s", "a-i", "b-i", "x-e"}
+    # top: the first num_negatives of the full order, which is the similarity order
+    full, _ = T.mine_negatives(MINE_ROWS, _mine_cfg(range_max=8, num_negatives=8), base)
+    top2, _ = T.mine_negatives(MINE_ROWS, _mine_cfg(range_max=8, num_negatives=2), base)
+    assert top2 == {q: negs[:2] for q, negs in full.items()}
+
+
+def test_mining_twice_gives_the_same_negatives(tiny_models):
+    for sampling in ("top", "random"):
+        cfg = _mine_cfg(range_max=6, num_negatives=2, sampling=sampling)
+        one, _ = T.mine_negatives(MINE_ROWS, cfg, str(tiny_models["bi"]))
+        two, _ = T.mine_negatives(MINE_ROWS, cfg, str(tiny_models["bi"]))
+        assert one == two and all(len(v) == 2 for v in one.values())
+    other, _ = T.mine_negatives(MINE_ROWS, _mine_cfg(range_max=8, num_negatives=8),
+                                str(tiny_models["bi2"]))
+    assert set(other["a"]) == {"a-s", "a-i", "b-e", "b-c", "b-i"}
+
+
+def test_pairs_take_the_mined_negatives_and_draw_what_is_missing():
+    cfg = _mine_cfg(num_negatives=2)
+    mined = {"a": ["b-c", "a-i"], "b": ["a-s"]}
+    cols = T.pairs(MINE_ROWS, "bi-encoder", cfg, "q: ", "p: ", mined)
+    assert cols["anchor"] == ["q: a", "q: a", "q: b", "q: a"]
+    assert cols["negative_1"] == ["p: b-c", "p: b-c", "p: a-s", "p: b-c"]
+    assert cols["negative_2"][:2] + cols["negative_2"][3:] == ["p: a-i"] * 3
+    assert cols["negative_2"][2] in ("p: b-c", "p: b-i")  # b: drawn from its own S/C/I
+    assert T.mined_count(MINE_ROWS, cfg, mined) == 7
+    one = T.pairs(MINE_ROWS, "bi-encoder", _mine_cfg(), "", "", mined)
+    assert one["negative"] == ["b-c", "b-c", "a-s", "b-c"] and "negative_1" not in one
+
+
 # --- real training of tiny models --------------------------------------------------------------
 
 def _train(tmp_path, tiny_models, kind, name, **train):
@@ -292,6 +434,44 @@ def test_bi_encoder_trains_deterministically_and_encode_loads_it(tmp_path, tiny_
     assert _digest(other) != _digest(one)
 
 
+def test_bi_encoder_trains_on_mined_negatives_and_records_them(tmp_path, tiny_models, caplog):
+    import logging
+
+    from shopbench import models as M
+
+    mine = {"range_max": 10, "num_negatives": 2, "relative_margin": None}
+    with caplog.at_level(logging.INFO, logger="shopbench"):
+        one, _ = _train(tmp_path, tiny_models, "bi-encoder", "mined", mine=mine)
+    assert "train mined: mining 2 hard negative(s) per query with" in caplog.text
+    assert "ranks 0-10, relative margin None, top, among" in caplog.text
+    assert "train mined: mined 16 negatives for 8 of 8 queries in" in caplog.text
+    two, _ = _train(tmp_path, tiny_models, "bi-encoder", "mined2", mine=mine)
+    plain, _ = _train(tmp_path, tiny_models, "bi-encoder", "plain")
+    assert _digest(one) == _digest(two) and _digest(one) != _digest(plain)
+    record = __import__("json").loads((one / "training.json").read_text())
+    mining = record["mining"]
+    assert mining["settings"] == {**T.MINE_DEFAULTS, **mine}
+    assert mining["model"]["weights_sha256"] == record["base"]["weights_sha256"]
+    assert mining["name"] is None and mining["queries"] == 8 and mining["negatives"] == 16
+    assert mining["pair_negatives_mined"] + mining["pair_negatives_drawn"] == \
+        2 * record["data"]["training_pairs"]
+    assert M.load_bi_encoder(str(one), "mined").encode(["red shoes"]).shape == (1, 32)
+    # another bi-encoder of the config mines: its folder and name are recorded
+    other = tiny_models["bi2"]
+    cfg = T.settings({"name": "o", "kind": "bi-encoder", "train": {
+        "base": str(tiny_models["bi"]), "split": "train", "n_queries": 8, "max_length": 32,
+        "batch_size": 8, "mine": {**mine, "model": "bi2"}}}, ["product_title"])
+    queries = _queries_file(tmp_path / "o.tsv", pd.DataFrame({"qid": [1], "query": ["zz"]}))
+    out = tmp_path / "models" / "o"
+    train_step(EXAMPLES, PRODUCTS, str(out), str(tmp_path / "o.png"), evaluated=[queries],
+               model="o", kind="bi-encoder", base_path=str(tiny_models["bi"]), settings=cfg,
+               mine_model={"name": "bi2", "path": str(other), "query_prefix": "",
+                           "document_prefix": ""}, mine_weights=str(other))
+    mining = __import__("json").loads((out / "training.json").read_text())["mining"]
+    assert mining["name"] == "bi2" and mining["model"]["weights_sha256"] == hashlib.sha256(
+        (other / "model.safetensors").read_bytes()).hexdigest()
+
+
 def test_cross_encoder_trains_and_rerank_loads_it(tmp_path, tiny_models):
     from shopbench import models as M
 
@@ -300,3 +480,25 @@ def test_cross_encoder_trains_and_rerank_loads_it(tmp_path, tiny_models):
     assert record["data"]["dev_queries"] == 2 and record["run"]["dev_loss"] is not None
     ce = M.load_cross_encoder(str(out), "ce")
     assert len(ce.predict([("red shoes", "a red shoe")])) == 1
+
+
+@pytest.mark.parametrize("loss", ["lambda", "listnet"])
+def test_listwise_cross_encoder_trains_and_rerank_loads_it(tmp_path, tiny_models, loss, caplog):
+    import logging
+
+    from shopbench import models as M
+
+    with caplog.at_level(logging.INFO, logger="shopbench"):
+        out, _ = _train(tmp_path, tiny_models, "cross-encoder", loss, loss=loss, list_size=4,
+                        batch_size=2, dev_queries=2)
+    assert "in 6 lists of at most 4" in caplog.text and "3 steps of 2 lists (" in caplog.text
+    record = __import__("json").loads((out / "training.json").read_text())
+    # 8 queries drawn, 2 held out as dev: 6 lists of at most 4 products, 3 steps of 2 lists
+    assert record["settings"]["list_size"] == 4 and record["data"]["training_lists"] == 6
+    assert 6 <= record["data"]["training_pairs"] <= 24 and record["run"]["steps"] == 3
+    assert record["run"]["dev_loss"] is not None
+    assert np.isfinite(pd.read_csv(out / "loss.tsv", sep="\t")["loss"]).all()
+    assert _digest(out) != hashlib.sha256(
+        (tiny_models["cross"] / "model.safetensors").read_bytes()).hexdigest()
+    ce = M.load_cross_encoder(str(out), loss)
+    assert len(ce.predict([("red shoes", "a red shoe"), ("red shoes", "a hat")])) == 2

@@ -299,6 +299,25 @@ def train_base_weights(w):
     return [base] if Path(base).is_dir() else []
 
 
+def train_mine_model(w):
+    """The model mining a trained model's hard negatives (train.mine.model, a bi-encoder of
+    the config): name, path and prefixes; None mines with the base (or without mine)."""
+    mine = train_settings(w.model).get("mine")
+    if not mine or mine["model"] is None:
+        return None
+    model = MODELS[mine["model"]]
+    keys = ("name", "path", "query_prefix", "document_prefix")
+    return {key: model[key] for key in keys}
+
+
+def train_mine_weights(w):
+    """The mining model's folder as an input (so a new one retrains), as for the base."""
+    mine = train_settings(w.model).get("mine")
+    if not mine or mine["model"] is None:
+        return []
+    return model_weights(MODELS[mine["model"]], w)
+
+
 def evaluated_queries(w):
     """The queries the model is evaluated on: its fold's, or every seed's."""
     seeds = [w.seed] if FOLDS else SEEDS

@@ -11,6 +11,7 @@ if TRAINED:
             products=config["data"]["products"],
             evaluated=evaluated_queries,
             base_weights=train_base_weights,
+            mine_weights=train_mine_weights,
         output:
             model=directory(
                 f"{R}/seed{{seed}}/models/{{model}}"
@@ -44,6 +45,7 @@ if TRAINED:
         params:
             settings=lambda w: train_settings(w.model),
             base_path=train_base,
+            mine_model=train_mine_model,
             kind=lambda w: MODELS[w.model]["kind"],
             query_prefix=lambda w: MODELS[w.model]["query_prefix"],
             document_prefix=lambda w: MODELS[w.model]["document_prefix"],

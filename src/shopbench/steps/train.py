@@ -28,12 +28,17 @@ def train(examples: str, products: str, model_out: str, curve_out: str, *,
           evaluated: list[str], model: str, kind: str, base_path: str, settings: dict,
           exclude_evaluated: bool = False, query_prefix: str = "",
           document_prefix: str = "", device: str = "cpu", threads: int = 1, dpi: int = 120,
-          base_weights: str | None = None) -> None:
+          base_weights: str | None = None, mine_model: dict | None = None,
+          mine_weights: str | None = None) -> None:
     """Train ``model`` from ``base_path`` with ``settings`` (shopbench.train.settings).
 
     ``evaluated``: the queries files of the seeds this model is evaluated on. Without folds a
     training query among them stops the job before anything is written; with folds
     (``exclude_evaluated``) they are the held-out fold, left out of the training data.
+    With ``train.mine`` the hard negatives are mined first (shopbench.train.mine_negatives)
+    with ``mine_model`` (name, path, query_prefix, document_prefix of a bi-encoder of the
+    config; its folder is the input ``mine_weights``), or with the base and this model's
+    prefixes when it is None.
     """
     from .. import data as D
     from .. import models as M
@@ -50,15 +55,32 @@ def train(examples: str, products: str, model_out: str, curve_out: str, *,
     prods = D.read_products(products, cfg["fields"])
     rows = T.with_text(rows, prods, cfg["fields"])
     dev_rows = T.with_text(dev_rows, prods, cfg["fields"])
-    columns = T.pairs(rows, kind, cfg, query_prefix, document_prefix)
+    base = base_weights or base_path
+    mined, mining = None, None
+    if cfg.get("mine") is not None:
+        miner = mine_model or {"name": "", "path": base, "query_prefix": query_prefix,
+                               "document_prefix": document_prefix}
+        mined, mining = T.mine_negatives(
+            rows, cfg, miner["path"], name=model, model_name=miner["name"],
+            query_prefix=miner["query_prefix"], document_prefix=miner["document_prefix"],
+            device=device, threads=threads)
+    columns = T.pairs(rows, kind, cfg, query_prefix, document_prefix, mined)
+    if mined is not None:
+        wanted = len(columns["anchor"]) * int(cfg["mine"]["num_negatives"])
+        mining["pair_negatives_mined"] = T.mined_count(rows, cfg, mined)
+        mining["pair_negatives_drawn"] = wanted - mining["pair_negatives_mined"]
+        log.info("train %s: %d of the %d pairs' negatives mined, %d drawn as without mine "
+                 "(too few mined)", model, mining["pair_negatives_mined"], wanted,
+                 mining["pair_negatives_drawn"])
     dev = T.pairs(dev_rows, kind, cfg, query_prefix, document_prefix) if len(dev_rows) else None
-    n_pairs = len(next(iter(columns.values())))
-    log.info("train %s (%s, loss %s) from %s: %d queries, %d training pairs%s; %d evaluated "
+    n_pairs = T.count_pairs(columns)
+    n_lists = len(columns["docs"]) if "docs" in columns else None
+    log.info("train %s (%s, loss %s) from %s: %d queries, %d training pairs%s%s; %d evaluated "
              "queries %s", model, kind, cfg["loss"], base_path, rows["query_id"].nunique(),
-             n_pairs, f", {dev_rows['query_id'].nunique()} dev queries" if dev else "",
+             n_pairs, f" in {n_lists} lists of at most {cfg['list_size']}" if n_lists else "",
+             f", {dev_rows['query_id'].nunique()} dev queries" if dev else "",
              len(held_out), "left out (held-out fold)" if exclude_evaluated else
              "checked: none is a training query")
-    base = base_weights or base_path
     target = Path(model_out)
     scratch = target.parent / f".{target.name}.training"
     shutil.rmtree(scratch, ignore_errors=True)
@@ -80,9 +102,11 @@ def train(examples: str, products: str, model_out: str, curve_out: str, *,
                      "training_pairs_sha256": T.data_fingerprint(columns),
                      "training_queries": int(rows["query_id"].nunique()),
                      "training_pairs": n_pairs,
+                     **({"training_lists": n_lists} if n_lists else {}),
                      "dev_queries": int(dev_rows["query_id"].nunique()),
                      "held_out_queries": len(held_out), "locale": locale},
             "run": facts,
+            **({"mining": mining} if mining else {}),
         })
         curve = pd.read_csv(scratch / "loss.tsv", sep="\t")
         T.plot_curve(list(zip(curve["step"], curve["loss"])), curve_out, model, dpi, cfg)
