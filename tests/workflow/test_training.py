@@ -76,6 +76,19 @@ def test_trained_models_feed_encode_and_rerank_and_a_new_lr_reruns_only_them(tmp
     assert rules <= {"train", "encode_products", "encode_queries", "index", "dense",
                      "evaluate", "aggregate", "latency", "tables", "plots", "provenance"}
 
+    # negatives mined with another model of the config: its name and folder reach the job
+    config["models"][1]["train"]["learning_rate"] = 2e-5
+    config["models"][1]["train"]["mine"] = {"model": "tiny", "relative_margin": None}
+    path = write_config(tmp_path, config)
+    jobs = planned_jobs(tmp_path, path)
+    assert ("train", "model=tiny-ft") in jobs
+    assert not any(rule == "train" and "ce-ft" in wc for rule, wc in jobs)
+    snakemake(tmp_path, path, "--cores", "2", "results/training/models/tiny-ft")
+    record = json.loads((out / "models" / "tiny-ft" / "training.json").read_text())
+    assert record["mining"]["name"] == "tiny"
+    assert record["mining"]["model"]["weights_sha256"] == record["base"]["weights_sha256"]
+    assert "by" not in record["settings"]["mine"]
+
 
 def test_training_on_evaluated_queries_stops_at_parse_time(tmp_path, tiny_models):
     config = training_config(tiny_models, name="leak")

@@ -299,15 +299,20 @@ def train_base_weights(w):
     return [base] if Path(base).is_dir() else []
 
 
-def train_mine_model(w):
-    """The model mining a trained model's hard negatives (train.mine.model, a bi-encoder of
-    the config): name, path and prefixes; None mines with the base (or without mine)."""
-    mine = train_settings(w.model).get("mine")
-    if not mine or mine["model"] is None:
-        return None
-    model = MODELS[mine["model"]]
-    keys = ("name", "path", "query_prefix", "document_prefix")
-    return {key: model[key] for key in keys}
+def train_job_settings(w):
+    """The train job's settings param: every training setting, and with train.mine.model the
+    mining model's name, path and prefixes under mine.by (inside this one param, so a config
+    without mine has the same params as before mining existed and retrains nothing)."""
+    settings = train_settings(w.model)
+    mine = settings.get("mine")
+    if mine and mine["model"] is not None:
+        model = MODELS[mine["model"]]
+        keys = ("name", "path", "query_prefix", "document_prefix")
+        settings = {
+            **settings,
+            "mine": {**mine, "by": {key: model[key] for key in keys}},
+        }
+    return settings
 
 
 def train_mine_weights(w):

@@ -43,9 +43,8 @@ if TRAINED:
             gpu=GPUS,
             cpus_per_task=lambda wildcards, threads: threads,
         params:
-            settings=lambda w: train_settings(w.model),
+            settings=train_job_settings,
             base_path=train_base,
-            mine_model=train_mine_model,
             kind=lambda w: MODELS[w.model]["kind"],
             query_prefix=lambda w: MODELS[w.model]["query_prefix"],
             document_prefix=lambda w: MODELS[w.model]["document_prefix"],

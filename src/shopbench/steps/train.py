@@ -37,14 +37,17 @@ def train(examples: str, products: str, model_out: str, curve_out: str, *,
     (``exclude_evaluated``) they are the held-out fold, left out of the training data.
     With ``train.mine`` the hard negatives are mined first (shopbench.train.mine_negatives)
     with ``mine_model`` (name, path, query_prefix, document_prefix of a bi-encoder of the
-    config; its folder is the input ``mine_weights``), or with the base and this model's
-    prefixes when it is None.
+    config; its folder is the input ``mine_weights``; the rule passes it in the settings, as
+    ``settings["mine"]["by"]``), or with the base and this model's prefixes when it is None.
     """
     from .. import data as D
     from .. import models as M
     from .. import train as T
 
     cfg = dict(settings)
+    if cfg.get("mine") is not None:  # the rule passes the mining model in the settings
+        cfg["mine"] = dict(cfg["mine"])
+        mine_model = mine_model or cfg["mine"].pop("by", None)
     locale = cfg["locale"]
     ex = D.read_examples(examples)
     held_out = read_evaluated(evaluated)
