@@ -404,9 +404,34 @@ def test_quality_latency_names_approaches_in_a_legend_clear_of_the_data():
     assert len(ax.containers) == 3
     assert all(c.has_yerr and c.has_xerr for c in ax.containers)
     assert "whole pipeline" in ax.get_xlabel() and "every run it is built on" in ax.get_xlabel()
-    assert ax.get_title() == "MRR against latency (experiment exp; n = 30 queries)"
+    title = fig._suptitle
+    assert title.get_text() == "MRR against latency (experiment exp; n = 30 queries)"
+    box = title.get_window_extent(renderer)
+    assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
     for label in ax.get_xticklabels():  # plain numbers, no 3x10^0 crowding
         assert "times" not in label.get_text() and "^" not in label.get_text()
+
+
+def test_quality_latency_title_and_ticks_fit_over_many_decades():
+    """BM25 at 0.05 ms beside dense runs with a 500 ms p95 and a long legend: the title stays
+    inside the figure and no two tick labels overlap."""
+    pq = per_query_frame()
+    _, summ = summary_of(pq)
+    summ = summ.assign(approach=summ["approach"] + "-with-a-long-name-for-the-legend")
+    lat = pd.DataFrame({"approach": summ["approach"], "step_p50_ms": [25.0, 0.05, 0.06],
+                        "p50_ms": [25.0, 0.05, 30.0], "p95_ms": [500.0, 0.1, 505.0],
+                        "mean_ms": [100.0, 0.07, 105.0]})
+    fig = report.quality_latency_figure(summ, lat, "mrr", name="engines")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = fig._suptitle.get_window_extent(renderer)
+    assert fig.bbox.contains(box.x0, box.y0) and fig.bbox.contains(box.x1, box.y1)
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    boxes = sorted((t.get_window_extent(renderer) for t in ax.get_xticklabels()
+                    if t.get_text() and lo <= t.get_position()[0] <= hi), key=lambda b: b.x0)
+    assert len(boxes) >= 4
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))
 
 
 def test_metrics_title_names_experiment_and_sample_size():
