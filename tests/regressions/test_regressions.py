@@ -28,12 +28,7 @@ CONFIGS = [REPO / "config.yaml", *sorted((REPO / "experiments").glob("*.yaml"))]
 CHEAP = ["quickstart", "esci-us-150q-seed", "catalogue"]
 #: Offline experiments without a file yet, and why (README.md there).
 NOT_RECORDED = {"next-steps": "its 3 seeds x 2 models take over an hour on a loaded 2-core "
-                              "machine; not yet run to the end for recording",
-                "finetune": "6 trainings and 6 encodings take hours on a loaded 2-core "
-                            "machine; not yet run to the end for recording",
-                "engines": "its dense half (three MiniLM encodings per seed) has not run to "
-                           "the end yet; the BM25 half's table is in docs/experiments.md",
-                "engines-catalogue": "as engines: the dense half has not run to the end yet"}
+                              "machine; not yet run to the end for recording"}
 
 
 def _configs() -> dict[str, tuple[str, dict]]:
