@@ -6,11 +6,13 @@ evaluate each fold with a model trained without it."""
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
+import yaml
 
-from workflow_runner import DEMO, planned_jobs, snakemake, write_config
+from workflow_runner import DEMO, REPO, planned_jobs, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +126,22 @@ def test_folds_train_without_the_held_out_fold(tmp_path, tiny_models):
     per_query = pd.read_csv(out / "per_query.csv")
     assert per_query.groupby("approach")["qid"].nunique().to_dict() == \
         {"dense": 100, "dense-ft": 100}
+
+
+def test_train_jobs_ask_the_cluster_for_a_gpu_and_the_profiles_memory(tmp_path, tiny_models):
+    """Under device: cuda and the SLURM profile, each train job asks for one GPU (the plugin's
+    --gpus), its threads as cpus_per_task, and the profile's train memory and runtime."""
+    config = training_config(tiny_models, device="cuda")
+    out = snakemake(tmp_path, write_config(tmp_path, config), "-n", "--profile",
+                    str(REPO / "profiles/slurm"))
+    text = out.stdout + out.stderr
+    blocks = [b for b in re.split(r"\n(?=(?:local)?rule \S+:)", text)
+              if re.match(r"(?:local)?rule train:", b)]
+    assert len(blocks) == 2  # tiny-ft and ce-ft
+    profile = yaml.safe_load((REPO / "profiles/slurm/config.yaml").read_text())
+    train = profile["set-resources"]["train"]
+    for block in blocks:
+        resources = re.search(r"resources: (.*)", block)[1]
+        assert "gpu=1" in resources and "cpus_per_task=" in resources
+        assert f"mem_mb={train['mem_mb']}" in resources
+        assert f"runtime={train['runtime']}" in resources
