@@ -253,9 +253,10 @@ def test_every_step_writes_through_a_temporary_path():
     handle opened on the temporary path counts as such)."""
     sources = [*(REPO / "src" / "shopbench").rglob("*.py"),  # with steps/ and backends/
                *(REPO / "workflow" / "scripts").glob("*.py")]
+    # (opening os.devnull for writing, to silence a library's prints, writes no output)
     direct = re.compile(r"\.to_(csv|parquet)\((?!tmp|\w*_tmp)|savefig\((?!tmp)|"
                         r"np\.save\((?!out|handle|\w*_tmp)|write_index\((?!\w+, str\(tmp\))|"
-                        r"open\((?!tmp\b|\w*_tmp\b)[^)]*['\"]w")
+                        r"open\((?!tmp\b|\w*_tmp\b|os\.devnull\b)[^)]*['\"]w")
     hits = []
     for path in sources:
         if path.name == "files.py":
