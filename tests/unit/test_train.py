@@ -463,11 +463,13 @@ def test_bi_encoder_trains_on_mined_negatives_and_records_them(tmp_path, tiny_mo
         "batch_size": 8, "mine": {**mine, "model": "bi2"}}}, ["product_title"])
     queries = _queries_file(tmp_path / "o.tsv", pd.DataFrame({"qid": [1], "query": ["zz"]}))
     out = tmp_path / "models" / "o"
+    by = {"name": "bi2", "path": str(other), "query_prefix": "", "document_prefix": ""}
     train_step(EXAMPLES, PRODUCTS, str(out), str(tmp_path / "o.png"), evaluated=[queries],
-               model="o", kind="bi-encoder", base_path=str(tiny_models["bi"]), settings=cfg,
-               mine_model={"name": "bi2", "path": str(other), "query_prefix": "",
-                           "document_prefix": ""}, mine_weights=str(other))
-    mining = __import__("json").loads((out / "training.json").read_text())["mining"]
+               model="o", kind="bi-encoder", base_path=str(tiny_models["bi"]),
+               settings={**cfg, "mine": {**cfg["mine"], "by": by}}, mine_weights=str(other))
+    record = __import__("json").loads((out / "training.json").read_text())
+    assert "by" not in record["settings"]["mine"]
+    mining = record["mining"]
     assert mining["name"] == "bi2" and mining["model"]["weights_sha256"] == hashlib.sha256(
         (other / "model.safetensors").read_bytes()).hexdigest()
 

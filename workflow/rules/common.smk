@@ -155,14 +155,16 @@ def candidates(wildcards):
 # encoding settings (everything but the name and the index settings), named after the first
 # model with those settings and shared by every model that differs only in its index (flat,
 # FAISS HNSW, Lucene HNSW over the same vectors). Trained models keep their own.
-INDEX_KEYS = ("name", "index", "hnsw_m", "ef_construction", "ef_search")
+INDEX_KEYS = ("index", "hnsw_m", "ef_construction", "ef_search")
 ENCODING_OF = {}
 _encodings = {}
 for _name, _m in MODELS.items():
     _key = (
         _name
         if _m.get("train") or _m["kind"] != "bi-encoder"
-        else repr(sorted((k, v) for k, v in _m.items() if k not in INDEX_KEYS))
+        else repr(
+            sorted((k, v) for k, v in _m.items() if k not in ("name", *INDEX_KEYS))
+        )
     )
     ENCODING_OF[_name] = _encodings.setdefault(_key, _name)
 

@@ -28,26 +28,26 @@ def train(examples: str, products: str, model_out: str, curve_out: str, *,
           evaluated: list[str], model: str, kind: str, base_path: str, settings: dict,
           exclude_evaluated: bool = False, query_prefix: str = "",
           document_prefix: str = "", device: str = "cpu", threads: int = 1, dpi: int = 120,
-          base_weights: str | None = None, mine_model: dict | None = None,
-          mine_weights: str | None = None) -> None:
+          base_weights: str | None = None, mine_weights: str | None = None) -> None:
     """Train ``model`` from ``base_path`` with ``settings`` (shopbench.train.settings).
 
     ``evaluated``: the queries files of the seeds this model is evaluated on. Without folds a
     training query among them stops the job before anything is written; with folds
     (``exclude_evaluated``) they are the held-out fold, left out of the training data.
     With ``train.mine`` the hard negatives are mined first (shopbench.train.mine_negatives)
-    with ``mine_model`` (name, path, query_prefix, document_prefix of a bi-encoder of the
-    config; its folder is the input ``mine_weights``; the rule passes it in the settings, as
-    ``settings["mine"]["by"]``), or with the base and this model's prefixes when it is None.
+    with ``settings["mine"]["by"]`` (name, path, query_prefix, document_prefix of a bi-encoder
+    of the config, set by the rule; its folder is the input ``mine_weights``), or without it
+    with the base and this model's prefixes.
     """
     from .. import data as D
     from .. import models as M
     from .. import train as T
 
     cfg = dict(settings)
-    if cfg.get("mine") is not None:  # the rule passes the mining model in the settings
+    mine_model = None
+    if cfg.get("mine") is not None:  # the mining model is not a setting: not recorded as one
         cfg["mine"] = dict(cfg["mine"])
-        mine_model = mine_model or cfg["mine"].pop("by", None)
+        mine_model = cfg["mine"].pop("by", None)
     locale = cfg["locale"]
     ex = D.read_examples(examples)
     held_out = read_evaluated(evaluated)
